@@ -23,7 +23,28 @@ export type AppLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 /** The metrics surface core code uses, so tests can pass a recorder. */
 export interface AppMetrics {
   count(name: string, dimensions?: Record<string, string>, value?: number): void;
+  /** A point-in-time value, e.g. TokenRemainingSeconds. */
+  gauge(
+    name: string,
+    unit: 'Seconds' | 'Milliseconds' | 'Count',
+    value: number,
+    dimensions?: Record<string, string>,
+  ): void;
 }
+
+/**
+ * Metric names (namespace EpicIntegration; Powertools adds the `service` dimension). Alarms in
+ * infra/ are built on these names, so treat them as a contract.
+ */
+export const METRIC = {
+  tokenMinted: 'TokenMinted',
+  tokenMintFailed: 'TokenMintFailed',
+  epicTokenError: 'EpicTokenError',
+  tokenCacheHit: 'TokenCacheHit',
+  tokenCacheMiss: 'TokenCacheMiss',
+  warmerTenantFailed: 'WarmerTenantFailed',
+  tokenRemainingSeconds: 'TokenRemainingSeconds',
+} as const;
 
 /** Adapts Powertools Metrics: one single-metric EMF line per dimensioned count. */
 export const powertoolsMetrics: AppMetrics = {
@@ -32,6 +53,11 @@ export const powertoolsMetrics: AppMetrics = {
     for (const [k, v] of Object.entries(dimensions)) single.addDimension(k, v);
     single.addMetric(name, 'Count', value);
   },
+  gauge(name, unit, value, dimensions = {}) {
+    const single = metrics.singleMetric();
+    for (const [k, v] of Object.entries(dimensions)) single.addDimension(k, v);
+    single.addMetric(name, unit, value);
+  },
 };
 
-export const noopMetrics: AppMetrics = { count() {} };
+export const noopMetrics: AppMetrics = { count() {}, gauge() {} };
