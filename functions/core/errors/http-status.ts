@@ -22,6 +22,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   epic_fhir_error: 502,
   epic_api_not_enabled: 502,
   epic_token_revoked: 502,
+  epic_discovery_failed: 502,
   token_unavailable: 503,
   signing_unavailable: 503,
   token_store_unavailable: 503,
