@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The token cache contract. One record per tenant, written only by the token minter and read by
  * everyone else (find-slots, the refresh route, preflight).
@@ -30,6 +32,11 @@ export interface MintRequest {
   tenant: string;
   /** Mint even when the stored token is still usable (rate limited per tenant). */
   force: boolean;
+  /**
+   * SHA-256 (base64url) of a token Epic rejected with 401: a stored token with this hash is treated
+   * as unusable. A hash, so the token itself never travels or gets logged.
+   */
+  rejectedTokenSha256?: string;
 }
 
 export interface MintResult {
@@ -62,6 +69,10 @@ export interface TokenProvider {
    * concurrent caller's fresh token is never thrown away.
    */
   invalidate(tenant: string, rejectedAccessToken: string): void;
+}
+
+export function tokenSha256(accessToken: string): string {
+  return createHash('sha256').update(accessToken, 'utf8').digest('base64url');
 }
 
 export function msUntilExpiry(token: CachedToken, nowMs: number): number {

@@ -1,0 +1,89 @@
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { Clock, Sleep } from '../clock.js';
+import { AppError, DependencyError } from '../errors/app-error.js';
+import type { AppLogger } from '../observability/powertools.js';
+import { decodeMintResponse, type MinterEvent } from '../tokens/minter-protocol.js';
+import {
+  isUsable,
+  type MintRequest,
+  type MintResult,
+  type TokenMinter,
+  type TokenStore,
+  tokenSha256,
+} from '../tokens/types.js';
+
+/**
+ * Readers reach the minter Lambda with a synchronous invoke. The minter has reserved concurrency 1,
+ * so a concurrent invoke is throttled: then this waits briefly, looks in the store (the running
+ * mint is about to write there) and invokes again, a bounded number of times.
+ */
+export interface LambdaTokenMinterOptions {
+  client: LambdaClient;
+  functionName: string;
+  store: TokenStore;
+  clock: Clock;
+  sleep: Sleep;
+  random: () => number;
+  logger: AppLogger;
+  safetyMarginSeconds?: number;
+  maxThrottleRetries?: number;
+}
+
+const errorName = (e: unknown): string => (e as { name?: string })?.name ?? 'Error';
+
+export class LambdaTokenMinter implements TokenMinter {
+  constructor(private readonly options: LambdaTokenMinterOptions) {}
+
+  async mint(request: MintRequest): Promise<MintResult> {
+    const { client, functionName, logger } = this.options;
+    const maxRetries = this.options.maxThrottleRetries ?? 6;
+    const payload: MinterEvent = { action: 'mint', ...request };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await client.send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            InvocationType: 'RequestResponse',
+            Payload: Buffer.from(JSON.stringify(payload)),
+          }),
+        );
+        if (out.FunctionError) {
+          logger.error('MINTER_INVOKE_FAILED', { tenant: request.tenant, functionError: out.FunctionError });
+          throw new DependencyError('token_unavailable', 'The token minter failed; see its logs.', {
+            details: { tenant: request.tenant },
+          });
+        }
+        return decodeMintResponse(
+          JSON.parse(Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8') || 'null'),
+        );
+      } catch (error) {
+        if (error instanceof AppError) throw error;
+        const name = errorName(error);
+        if (name !== 'TooManyRequestsException' || attempt >= maxRetries) {
+          logger.error('MINTER_INVOKE_FAILED', { tenant: request.tenant, errorName: name, attempt });
+          throw new DependencyError(
+            'token_unavailable',
+            `No token could be obtained: invoking the token minter failed (${name}).`,
+            {
+              cause: error,
+              details: { tenant: request.tenant, awsError: name },
+            },
+          );
+        }
+        // Another mint is running: it will write the store. Wait, then look there first.
+        await this.options.sleep(100 + Math.floor(this.options.random() * 200 * (attempt + 1)));
+        if (!request.force) {
+          const stored = await this.options.store.read(request.tenant).catch(() => undefined);
+          const rejected =
+            stored !== undefined &&
+            request.rejectedTokenSha256 !== undefined &&
+            tokenSha256(stored.access_token) === request.rejectedTokenSha256;
+          const marginMs = (this.options.safetyMarginSeconds ?? 60) * 1000;
+          if (stored && !rejected && isUsable(stored, this.options.clock.now(), marginMs)) {
+            return { token: stored, minted: false };
+          }
+        }
+      }
+    }
+  }
+}
