@@ -156,3 +156,10 @@ export async function startJwksServer(keys: JWK[] = []): Promise<JwksServer> {
     });
   return state;
 }
+
+/** Obtains an access token from `tokenUrl` with a fresh valid assertion at `nowSeconds`. */
+export async function obtainToken(tokenUrl: string, key: TestKey, nowSeconds = T0_SECONDS): Promise<string> {
+  const response = await requestToken(tokenUrl, await signAssertion(key, validClaims(tokenUrl, nowSeconds)));
+  if (response.status !== 200) throw new Error(`token request failed: ${JSON.stringify(response.body)}`);
+  return String(response.body.access_token);
+}
