@@ -21,6 +21,7 @@ import { FileTokenStore } from '../../functions/core/tokens/file-token-store.js'
 import { type MinterSettings, TokenMintingService } from '../../functions/core/tokens/token-minter.js';
 import { CachingTokenProvider } from '../../functions/core/tokens/token-provider.js';
 import type { TokenStore } from '../../functions/core/tokens/types.js';
+import { createIntegrationPageHandler } from '../../functions/integration-page/handler.js';
 import { createJwksHandler } from '../../functions/jwks/handler.js';
 import { createRefreshHandler } from '../../functions/refresh/handler.js';
 import type { EpicSimulator } from '../epic-simulator/index.js';
@@ -69,6 +70,8 @@ export interface LocalRuntimeOptions {
   logger?: AppLogger;
   metrics?: AppMetrics;
   minterSettings?: Partial<MinterSettings>;
+  /** Runs the token warmer on this interval, as the EventBridge schedule does in AWS (unset = off). */
+  warmerIntervalMs?: number;
   /** Wraps the token store (tests inject faults or count writes). */
   wrapStore?: (store: TokenStore) => TokenStore;
 }
@@ -270,7 +273,26 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       handler: createJwksHandler({ keys, maxAgeSeconds: options.jwksMaxAgeSeconds ?? 3600, logger }),
     },
     { method: 'POST', path: '/epic/oauth/refresh', handler: createRefreshHandler(reader) },
+    {
+      method: 'GET',
+      path: '/epic',
+      handler: createIntegrationPageHandler({
+        config: { environment: 'nonprod', clientIds: { nonprod: clientId, prod: PROD_CLIENT_ID } },
+        logger,
+      }),
+    },
   );
+
+  // 6. The warmer schedule (EventBridge in AWS).
+  const warmer =
+    options.warmerIntervalMs && options.warmerIntervalMs > 0
+      ? setInterval(() => {
+          minter
+            .warm()
+            .catch((error: unknown) => logger.error('WARMER_FAILED', { errorName: (error as Error).name }));
+        }, options.warmerIntervalMs)
+      : undefined;
+  warmer?.unref();
 
   return {
     url,
@@ -287,6 +309,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       keys.swap(await buildKeys(next));
     },
     async close() {
+      if (warmer) clearInterval(warmer);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

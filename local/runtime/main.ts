@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     env.problems.push('KMS_KEY_IDS: required when KEY_SOURCE=kms');
   const tokenSecretPrefix = env.optionalString('TOKEN_SECRET_PREFIX');
   const tenantsFile = env.optionalString('TENANTS_FILE');
+  const warmerIntervalSeconds = env.integer('WARMER_INTERVAL_SECONDS', 300, 0, 86_400);
   env.done('Local runtime settings');
 
   const runtime = await createLocalRuntime({
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     ...(kmsKeyIds.length ? { kmsKeyIds } : {}),
     ...(tokenSecretPrefix ? { tokenSecretPrefix } : {}),
     ...(tenantsFile ? { tenantsFile: resolve(tenantsFile) } : {}),
+    warmerIntervalMs: warmerIntervalSeconds * 1000,
   });
 
   const tenant = runtime.tenants.ids()[0] ?? 'sandbox';
