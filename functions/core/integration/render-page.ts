@@ -55,7 +55,7 @@ table{border-collapse:collapse;width:100%;font-size:.95rem}
 caption{text-align:left;font-weight:600;padding:0 0 .5rem;color:var(--muted);font-size:.85rem}
 th,td{text-align:left;vertical-align:top;padding:.5rem .6rem;border-bottom:1px solid var(--line)}
 thead th{font-size:.8rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);background:#f0f3f7}
-table.identity th[scope=row]{width:14rem;font-weight:600}
+table.identity th[scope=row]{width:16rem;font-weight:600}
 table.identity td code{font-size:.95em}
 .tag{display:inline-block;padding:.05rem .5rem;border-radius:999px;font-size:.75rem;font-weight:600;white-space:nowrap}
 .tag.this{background:var(--accent-soft);color:var(--accent)}
@@ -76,6 +76,8 @@ details.api-group[open]>summary{border-bottom:1px solid var(--line)}
 details.api-group table{margin:0}
 details.api-group td:first-child{font-weight:500}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
+table.diagnostics td:first-child code{white-space:nowrap}
+table.diagnostics td:nth-child(4),table.diagnostics td:nth-child(5){min-width:14rem}
 .two-col{display:grid;grid-template-columns:1fr 1fr;gap:0 1.5rem}
 .two-col ul{padding-left:1.2rem;margin:.25rem 0}
 ol.steps{padding-left:0;list-style:none;counter-reset:step;margin:.5rem 0}
@@ -192,11 +194,7 @@ ${row('Token refresh endpoint', input.refreshUrl, false, 'refresh-url')}
 </section>`;
 }
 
-function renderApiTable(
-  apis: readonly EpicApi[],
-  capabilityTitles: Map<string, string>,
-  caption: string,
-): string {
+function renderApiTable(apis: readonly EpicApi[], capabilityTitles: Map<string, string>): string {
   const rows = apis
     .map(
       (api) => `<tr data-api-id="${api.epicApiId}">
@@ -209,7 +207,6 @@ function renderApiTable(
     )
     .join('\n');
   return `<table>
-<caption class="print-only">${escapeHtml(caption)}</caption>
 <thead><tr><th scope="col">Epic API</th><th scope="col">FHIR</th><th scope="col">API id</th><th scope="col">Granted by</th><th scope="col">Used for</th></tr></thead>
 <tbody>
 ${rows}
@@ -228,14 +225,13 @@ function renderApis(input: IntegrationPageInput, capabilityTitles: Map<string, s
         g,
       ) => `<details class="api-group screen-only" data-area="${escapeHtml(g.area)}" id="apis-${slug(g.area)}">
 <summary><span class="area-name">${escapeHtml(g.area)}</span><span class="count" aria-label="${plural(g.apis.length, 'API', 'APIs')}">${g.apis.length}</span></summary>
-${renderApiTable(g.apis, capabilityTitles, g.area)}
+${renderApiTable(g.apis, capabilityTitles)}
 </details>`,
     )
     .join('\n');
   const printTables = groups
     .map(
-      (g) =>
-        `<h3>${escapeHtml(g.area)} (${g.apis.length})</h3>\n${renderApiTable(g.apis, capabilityTitles, g.area)}`,
+      (g) => `<h3>${escapeHtml(g.area)} (${g.apis.length})</h3>\n${renderApiTable(g.apis, capabilityTitles)}`,
     )
     .join('\n');
   return `<section class="card" id="apis" aria-labelledby="apis-h">
@@ -311,7 +307,6 @@ export function renderIntegrationPage(input: IntegrationPageInput): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(product)}: setup for Epic analysts (${escapeHtml(envLabel)})</title>
-<link rel="icon" href="data:,">
 <style>${INTEGRATION_PAGE_CSS}</style>
 </head>
 <body>
