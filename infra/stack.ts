@@ -1,0 +1,305 @@
+import { join } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ConfigError } from '../functions/core/errors/app-error.js';
+import { SERVICE_NAME } from '../functions/core/observability/powertools.js';
+import type { EnvironmentName, ValidatedEnvironmentConfig } from './config/types.js';
+import { acknowledge } from './constructs/acknowledge.js';
+import { EpicApi } from './constructs/api.js';
+import { EncryptionKeys } from './constructs/encryption-keys.js';
+import { HouseFunction } from './constructs/house-function.js';
+import { METRIC_NAMESPACE, Monitoring } from './constructs/monitoring.js';
+import { SigningKeys } from './constructs/signing-keys.js';
+import { TokenCache } from './constructs/token-cache.js';
+
+/** Handler entry files, relative to `functions/` (each exports `handler`). */
+export const FUNCTION_ENTRIES = {
+  jwks: 'jwks/handler.ts',
+  refresh: 'refresh/handler.ts',
+  tokenMinter: 'token-minter/handler.ts',
+  findSlots: 'find-slots/handler.ts',
+  preflight: 'preflight/handler.ts',
+  integrationPage: 'integration-page/handler.ts',
+} as const;
+export type FunctionName = keyof typeof FUNCTION_ENTRIES;
+
+/** Lambda's limit on the total size of a function's environment variables. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+export interface EpicIntegrationStackProps extends StackProps {
+  config: ValidatedEnvironmentConfig;
+  /** Both environments' Epic client ids (the integration page and preflight show both). */
+  epicClientIds: Readonly<Record<EnvironmentName, string>>;
+  /** Absolute path of the repo root. */
+  projectRoot: string;
+  /** Where the handler entry files live; default `<projectRoot>/functions`. */
+  functionsDir?: string;
+}
+
+/**
+ * One environment of the Epic integration: the API, six functions, the signing keys, one token
+ * secret per tenant, the token warmer schedule, alarms and a dashboard.
+ */
+export class EpicIntegrationStack extends Stack {
+  readonly functions: Readonly<Record<FunctionName, HouseFunction>>;
+  readonly signingKeys: SigningKeys;
+  readonly tokenCache: TokenCache;
+  readonly api: EpicApi;
+  readonly warmerRule: events.Rule;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: EpicIntegrationStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const env = config.envName;
+    const tenantIds = config.tenants.tenants.map((t) => t.id);
+    const retention = config.logRetentionDays as logs.RetentionDays;
+
+    const keys = new EncryptionKeys(this, 'EncryptionKeys', { envName: env });
+    this.signingKeys = new SigningKeys(this, 'SigningKeys', { envName: env, keys: config.signingKeys });
+    this.tokenCache = new TokenCache(this, 'TokenCache', { envName: env, tenantIds, key: keys.tokenCache });
+
+    const publicBaseUrl = config.customDomain ? `https://${config.customDomain.domainName}` : undefined;
+    const common: Record<string, string> = {
+      EPIC_CLIENT_ID: config.epicClientId,
+      EPIC_ENVIRONMENT: env,
+      TENANTS_JSON: JSON.stringify(config.tenants),
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
+    };
+    const clientIds = {
+      EPIC_CLIENT_ID_NONPROD: props.epicClientIds.nonprod,
+      EPIC_CLIENT_ID_PROD: props.epicClientIds.prod,
+      ...(publicBaseUrl ? { PUBLIC_BASE_URL: publicBaseUrl } : {}),
+    };
+    const signingKeysJson = this.toJsonString(this.signingKeys.keyConfigs({ includeRetired: true }));
+    const tokenPrefix = { TOKEN_SECRET_PREFIX: this.tokenCache.secretPrefix };
+
+    const make = (
+      name: FunctionName,
+      description: string,
+      environment: Record<string, string>,
+      extra: { timeout?: Duration; memorySize?: number; reservedConcurrentExecutions?: number } = {},
+    ) => {
+      checkEnvironmentSize(name, environment, config);
+      return new HouseFunction(this, name, {
+        entry: join(props.functionsDir ?? join(props.projectRoot, 'functions'), FUNCTION_ENTRIES[name]),
+        description: `epic-integration ${env}: ${description}`,
+        environment,
+        projectRoot: props.projectRoot,
+        logRetention: retention,
+        logsKey: keys.logs,
+        ...extra,
+      });
+    };
+
+    const tokenMinter = make(
+      'tokenMinter',
+      'token minter and warmer, the only signer and token writer',
+      {
+        ...common,
+        ...tokenPrefix,
+        SIGNING_KEYS_JSON: signingKeysJson,
+        FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(config.forceRefreshMinIntervalSeconds),
+      },
+      // One at a time across the fleet: single-flight minting (ARCHITECTURE.md, decision 3). A warm
+      // run visits every tenant, hence the longer timeout.
+      { timeout: Duration.seconds(60), reservedConcurrentExecutions: 1 },
+    );
+    const minterName = { MINTER_FUNCTION_NAME: tokenMinter.function.functionName };
+    const jwks = make(
+      'jwks',
+      'JWK Set (GET /epic/oauth)',
+      {
+        ...common,
+        SIGNING_KEYS_JSON: signingKeysJson,
+        JWKS_MAX_AGE_SECONDS: String(config.jwksMaxAgeSeconds),
+      },
+      { timeout: Duration.seconds(10), memorySize: 256 },
+    );
+    const refresh = make(
+      'refresh',
+      'token refresh (POST /epic/oauth/refresh)',
+      { ...common, ...tokenPrefix, ...minterName },
+      { timeout: Duration.seconds(28) },
+    );
+    const findSlots = make(
+      'findSlots',
+      'find slots (POST /epic/find-slots)',
+      { ...common, ...tokenPrefix, ...minterName },
+      { timeout: Duration.seconds(28) },
+    );
+    const preflight = make(
+      'preflight',
+      'Epic setup preflight (POST /epic/preflight)',
+      { ...common, ...tokenPrefix, ...minterName, ...clientIds, SIGNING_KEYS_JSON: signingKeysJson },
+      { timeout: Duration.seconds(28) },
+    );
+    const integrationPage = make(
+      'integrationPage',
+      'integration page (GET /epic)',
+      { ...common, ...clientIds },
+      { timeout: Duration.seconds(10), memorySize: 256 },
+    );
+    this.functions = { jwks, refresh, tokenMinter, findSlots, preflight, integrationPage };
+
+    // Who may do what (the IAM facts the infra tests check).
+    this.signingKeys.grantSign(tokenMinter.role);
+    this.signingKeys.grantGetPublicKey(tokenMinter.role);
+    this.signingKeys.grantGetPublicKey(jwks.role);
+    this.signingKeys.grantGetPublicKey(preflight.role);
+    this.tokenCache.grantReadWrite(tokenMinter.role);
+    const readers = [refresh, findSlots, preflight];
+    for (const reader of readers) {
+      this.tokenCache.grantRead(reader.role);
+      reader.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'InvokeTokenMinter',
+          actions: ['lambda:InvokeFunction'],
+          resources: [tokenMinter.function.functionArn],
+        }),
+      );
+    }
+    this.tokenCache.restrictAccess({ readers: readers.map((r) => r.role), writer: tokenMinter.role });
+
+    // The token warmer: the minter on a schedule.
+    this.warmerRule = new events.Rule(this, 'TokenWarmerSchedule', {
+      description: `Runs the token minter as the token warmer every ${config.warmerIntervalMinutes} min`,
+      schedule: events.Schedule.rate(Duration.minutes(config.warmerIntervalMinutes)),
+    });
+    this.warmerRule.addTarget(
+      new eventTargets.LambdaFunction(tokenMinter.function, {
+        event: events.RuleTargetInput.fromObject({ action: 'warm' }),
+        // A failed run is superseded by the next one; alarms watch the per-tenant outcome.
+        retryAttempts: 0,
+      }),
+    );
+
+    this.api = new EpicApi(this, 'Api', {
+      envName: env,
+      functions: {
+        jwks: jwks.function,
+        refresh: refresh.function,
+        findSlots: findSlots.function,
+        preflight: preflight.function,
+        integrationPage: integrationPage.function,
+      },
+      throttle: config.apiThrottle,
+      logRetention: retention,
+      logsKey: keys.logs,
+      customDomain: config.customDomain,
+    });
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      envName: env,
+      tenantIds,
+      functions: Object.fromEntries(Object.entries(this.functions).map(([n, f]) => [n, f.function])),
+      minter: tokenMinter.function,
+      api: this.api.api,
+      stageName: this.api.api.deploymentStage.stageName,
+      warmerIntervalMinutes: config.warmerIntervalMinutes,
+      alarmTopicArn: config.alarmTopicArn,
+      topicKey: keys.alarms,
+    });
+
+    this.acknowledgeFunctionFindings();
+
+    new CfnOutput(this, 'ApiUrl', { value: `${this.api.baseUrl}/`, description: 'Base URL of the API' });
+    new CfnOutput(this, 'JwkSetUrl', {
+      value: `${this.api.baseUrl}/epic/oauth`,
+      description: 'Register this JWK Set URL with Epic for this environment',
+    });
+    new CfnOutput(this, 'RefreshEndpoint', {
+      value: `${this.api.baseUrl}/epic/oauth/refresh`,
+      description: 'Token refresh endpoint (IAM / SigV4)',
+    });
+    for (const k of this.signingKeys.keys) {
+      new CfnOutput(this, `SigningKey-${k.config.name}`, {
+        value: `${k.config.state} ${k.config.alg} ${k.key.keyArn}`,
+        description: `Signing key ${k.config.name}: state, algorithm, KMS key ARN`,
+      });
+    }
+  }
+
+  /** Findings that hold for every function, acknowledged on each function with the reason. */
+  private acknowledgeFunctionFindings(): void {
+    for (const [name, hf] of Object.entries(this.functions)) {
+      const fn = hf.function;
+      acknowledge(
+        fn,
+        'AwsSolutions-L1',
+        'nodejs24.x is the newest Node.js runtime available in every region (CDK Runtime.NODEJS_LATEST); ' +
+          'nodejs26.x is not yet available everywhere. HOUSE_RUNTIME moves when it is.',
+      );
+      acknowledge(
+        fn,
+        'HIPAA.Security-LambdaInsideVPC',
+        'The function only calls Epic over the internet (TLS) and AWS APIs; it reaches no private network ' +
+          'resource, so a VPC would add NAT egress and cold-start cost without isolating anything.',
+      );
+      acknowledge(
+        fn,
+        'HIPAA.Security-LambdaDLQ',
+        name === 'tokenMinter'
+          ? 'The scheduled warm run is idempotent and superseded by the next run minutes later; a replayed ' +
+              'stale run has no value. Per-tenant failures are metrics with alarms; reader invokes are synchronous.'
+          : 'Invoked synchronously by API Gateway: the caller receives the error, there is no event to keep.',
+      );
+      if (name !== 'tokenMinter') {
+        acknowledge(
+          fn,
+          'HIPAA.Security-LambdaConcurrency',
+          'Readers and public endpoints scale with demand (ARCHITECTURE.md, decision 3); the stage throttle ' +
+            'bounds them. Only the token minter reserves concurrency (1, for single-flight minting).',
+        );
+      }
+      const policy = hf.role.node.tryFindChild('DefaultPolicy');
+      if (policy) {
+        acknowledge(
+          policy,
+          'AwsSolutions-IAM5[Resource::*]',
+          'Only the X-Ray actions xray:PutTraceSegments and xray:PutTelemetryRecords use Resource "*": ' +
+            'X-Ray supports no resource-level permissions. Every other statement names its resources.',
+        );
+        acknowledge(
+          policy,
+          'HIPAA.Security-IAMNoInlinePolicy',
+          'The policy is attached to exactly one function role and built from resource-scoped grants in ' +
+            'this stack; a separate managed policy would add a lifecycle without narrowing access.',
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Lambda caps a function's environment at 4 KB. TENANTS_JSON grows with every tenant, so fail at
+ * synth, naming the field, rather than at deploy. Key ARNs and names are tokens here; they are
+ * counted at their real maximum length.
+ */
+function checkEnvironmentSize(
+  name: string,
+  environment: Record<string, string>,
+  config: ValidatedEnvironmentConfig,
+): void {
+  const ARN_LENGTH = 100;
+  let bytes = 0;
+  for (const [k, v] of Object.entries(environment)) {
+    bytes += Buffer.byteLength(k);
+    if (k === 'SIGNING_KEYS_JSON') bytes += (60 + ARN_LENGTH) * config.signingKeys.length;
+    else if (k === 'MINTER_FUNCTION_NAME') bytes += 64;
+    else bytes += Buffer.byteLength(v);
+  }
+  if (bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+    throw new ConfigError(`function ${name}`, [
+      `tenants: the environment of ${name} would be about ${bytes} bytes, over Lambda's ` +
+        `${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit (TENANTS_JSON holds ${config.tenants.tenants.length} tenants). ` +
+        'Shorten tenant names/scopes or move the tenants file out of the environment.',
+    ]);
+  }
+}
