@@ -31,24 +31,43 @@ export const LAMBDA_CLIENT_DEFAULTS = {
   },
 } as const;
 
+type HandlerOptions = { requestHandler?: unknown };
+
+/**
+ * Overrides on top of defaults; a plain-object `requestHandler` is merged with the default one so a
+ * caller that only changes `requestTimeout` keeps the connection timeout and throwOnRequestTimeout.
+ */
+function withDefaults<T extends HandlerOptions>(defaults: HandlerOptions, overrides: T): T {
+  const handler = overrides.requestHandler;
+  const plain =
+    typeof handler === 'object' &&
+    handler !== null &&
+    typeof (handler as { handle?: unknown }).handle !== 'function';
+  return {
+    ...defaults,
+    ...overrides,
+    ...(plain ? { requestHandler: { ...(defaults.requestHandler as object), ...(handler as object) } } : {}),
+  } as T;
+}
+
 let kms: KMSClient | undefined;
 let secretsManager: SecretsManagerClient | undefined;
 let lambda: LambdaClient | undefined;
 
 export function createKmsClient(overrides?: KMSClientConfig): KMSClient {
-  if (overrides !== undefined) return new KMSClient({ ...AWS_CLIENT_DEFAULTS, ...overrides });
+  if (overrides !== undefined) return new KMSClient(withDefaults(AWS_CLIENT_DEFAULTS, overrides));
   kms ??= new KMSClient({ ...AWS_CLIENT_DEFAULTS });
   return kms;
 }
 
 export function createSecretsManagerClient(overrides?: SecretsManagerClientConfig): SecretsManagerClient {
-  if (overrides !== undefined) return new SecretsManagerClient({ ...AWS_CLIENT_DEFAULTS, ...overrides });
+  if (overrides !== undefined) return new SecretsManagerClient(withDefaults(AWS_CLIENT_DEFAULTS, overrides));
   secretsManager ??= new SecretsManagerClient({ ...AWS_CLIENT_DEFAULTS });
   return secretsManager;
 }
 
 export function createLambdaClient(overrides?: LambdaClientConfig): LambdaClient {
-  if (overrides !== undefined) return new LambdaClient({ ...LAMBDA_CLIENT_DEFAULTS, ...overrides });
+  if (overrides !== undefined) return new LambdaClient(withDefaults(LAMBDA_CLIENT_DEFAULTS, overrides));
   lambda ??= new LambdaClient({ ...LAMBDA_CLIENT_DEFAULTS });
   return lambda;
 }
