@@ -23,6 +23,18 @@ export interface SimulatorStats {
   unexpected: string[];
 }
 
+/** Absolute URLs of one organization. */
+export interface SimulatorEndpoints {
+  /** `<url>/<org>/oauth2/token`: what `aud` must equal. */
+  tokenUrl: string;
+  /** `<url>/<org>/api/FHIR/R4` */
+  r4Base: string;
+  /** `<url>/<org>/api/FHIR/STU3` */
+  stu3Base: string;
+  /** `<r4Base>/.well-known/smart-configuration` */
+  smartConfigurationUrl: string;
+}
+
 /** An issued access token (the map key is the opaque token itself). */
 export interface IssuedToken {
   clientId: string;
@@ -49,18 +61,39 @@ export class OrganizationState {
   stats: SimulatorStats = emptyStats();
   private readonly tokens = new Map<string, IssuedToken>();
 
-  constructor(
-    readonly id: string,
-    clients: readonly RegisteredClient[],
-    public tokenLifetimeSeconds: number,
-    readonly fhir: FhirBackend | undefined,
-    readonly tokenUrl: string,
-    private readonly clock: Clock,
-    fetchImpl: typeof fetch,
-  ) {
-    this.clients = new Map(clients.map((client) => [client.clientId, client]));
-    const jwks = new JwksCache({ fetch: fetchImpl, clock, onFetch: () => this.stats.jwksFetches++ });
-    this.tokenEndpoint = { tokenUrl, clients: this.clients, jwks, jtis: new JtiRegistry(), clock };
+  readonly id: string;
+  readonly endpoints: SimulatorEndpoints;
+  readonly fhir: FhirBackend | undefined;
+  tokenLifetimeSeconds: number;
+  private readonly clock: Clock;
+
+  constructor(options: {
+    id: string;
+    endpoints: SimulatorEndpoints;
+    clients: readonly RegisteredClient[];
+    tokenLifetimeSeconds: number;
+    fhir: FhirBackend | undefined;
+    clock: Clock;
+    fetch: typeof fetch;
+  }) {
+    this.id = options.id;
+    this.endpoints = options.endpoints;
+    this.fhir = options.fhir;
+    this.tokenLifetimeSeconds = options.tokenLifetimeSeconds;
+    this.clock = options.clock;
+    this.clients = new Map(options.clients.map((client) => [client.clientId, client]));
+    const jwks = new JwksCache({
+      fetch: options.fetch,
+      clock: options.clock,
+      onFetch: () => this.stats.jwksFetches++,
+    });
+    this.tokenEndpoint = {
+      tokenUrl: options.endpoints.tokenUrl,
+      clients: this.clients,
+      jwks,
+      jtis: new JtiRegistry(),
+      clock: options.clock,
+    };
   }
 
   /** Issues an opaque access token to `clientId` for the current token lifetime. */
