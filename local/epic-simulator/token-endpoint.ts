@@ -51,21 +51,26 @@ export interface TokenEndpointContext {
 
 /**
  * `jti`s seen per client, remembered until their assertion's `exp` (after which the assertion
- * itself would be rejected as expired).
+ * itself would be rejected as expired). Claiming is synchronous, so two concurrent requests with
+ * one `jti` cannot both pass while the first is still verifying its signature.
  */
 export class JtiRegistry {
   private readonly seen = new Map<string, number>();
 
-  has(clientId: string, jti: string, nowSeconds: number): boolean {
-    const exp = this.seen.get(key(clientId, jti));
-    return exp !== undefined && exp >= nowSeconds;
-  }
-
-  add(clientId: string, jti: string, expSeconds: number, nowSeconds: number): void {
+  /** Records the jti and returns true, or returns false when it is already in use. */
+  claim(clientId: string, jti: string, expSeconds: number, nowSeconds: number): boolean {
     for (const [seenKey, seenExp] of this.seen) {
       if (seenExp < nowSeconds) this.seen.delete(seenKey);
     }
-    this.seen.set(key(clientId, jti), expSeconds);
+    const id = key(clientId, jti);
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, expSeconds);
+    return true;
+  }
+
+  /** Forgets a claimed jti whose assertion turned out not to be the client's (bad signature). */
+  release(clientId: string, jti: string): void {
+    this.seen.delete(key(clientId, jti));
   }
 }
 
@@ -115,8 +120,9 @@ async function judgeAssertion(
   ctx: TokenEndpointContext,
 ): Promise<{ ok: true; clientId: string } | TokenRejection> {
   const decoded = decodeCompactJws(assertion);
-  if (decoded === undefined)
+  if (decoded === undefined) {
     return invalidClient('client_assertion is not a compact JWS with JSON header and claims');
+  }
   const { header, claims } = decoded;
 
   // Header
@@ -154,8 +160,9 @@ async function judgeAssertion(
   if (iat !== undefined) {
     if (typeof iat !== 'number' || !Number.isFinite(iat)) return invalidClient('claim iat is not a number');
     if (iat > nowSeconds) return invalidClient('claim iat is in the future');
-    if (exp - iat > MAX_ASSERTION_LIFETIME_SECONDS)
+    if (exp - iat > MAX_ASSERTION_LIFETIME_SECONDS) {
       return invalidClient('exp - iat is more than 300 seconds');
+    }
   }
   if (nbf !== undefined) {
     if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return invalidClient('claim nbf is not a number');
@@ -166,15 +173,17 @@ async function judgeAssertion(
   const { jti } = claims;
   if (typeof jti !== 'string' || jti === '') return invalidClient('claim jti missing or not a string');
   if (jti.length > MAX_JTI_LENGTH) return invalidClient(`claim jti longer than ${MAX_JTI_LENGTH} characters`);
-  if (ctx.jtis.has(iss, jti, nowSeconds)) return invalidClient('claim jti already used (replay)');
 
   // Key
   if (header.jku !== undefined && header.jku !== client.jwksUrl) {
     return invalidClient('header jku differs from the registered JWK Set URL');
   }
+  if (!ctx.jtis.claim(iss, jti, exp, nowSeconds)) return invalidClient('claim jti already used (replay)');
   const keyProblem = await verifyWithClientKeys(assertion, alg, header.kid, client.jwksUrl, ctx.jwks);
-  if (keyProblem !== undefined) return invalidClient(keyProblem);
-  ctx.jtis.add(iss, jti, exp, nowSeconds);
+  if (keyProblem !== undefined) {
+    ctx.jtis.release(iss, jti);
+    return invalidClient(keyProblem);
+  }
 
   if (!client.mappedToUser) {
     return reject(

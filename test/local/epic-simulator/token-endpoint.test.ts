@@ -305,6 +305,7 @@ describe('the simulated Epic token endpoint', () => {
       expect(rejections).toHaveLength(1);
       expect(rejections[0]?.error).toBe('invalid_client');
       expect(rejections[0]?.reason).toMatch(reason);
+      expect(response.headers.get('x-epic-simulator-reason')).toBe(rejections[0]?.reason);
       console.log(_name, '=>', rejections[0]?.reason);
       expect(rejections[0]?.reason).not.toContain(assertion);
       expect(rejections[0]?.reason).not.toContain(assertion.split('.')[1]);
@@ -328,6 +329,46 @@ describe('the simulated Epic token endpoint', () => {
       expect(sim.stats('sandbox').rejections).toEqual([
         { error: 'invalid_client', reason: expect.stringMatching(/jti/) },
       ]);
+    });
+
+    it('accepts only one of two concurrent requests that share a jti', async () => {
+      const claims = validClaims(tokenUrl);
+      const [first, second] = [
+        await signAssertion(rsa, claims),
+        await signAssertion(rsa, { ...claims, iat: T0_SECONDS - 1 }),
+      ];
+
+      const responses = await Promise.all([requestToken(tokenUrl, first), requestToken(tokenUrl, second)]);
+
+      expect(responses.map((response) => response.status).sort()).toEqual([200, 400]);
+      expect(sim.stats('sandbox').tokensIssued).toBe(1);
+    });
+
+    it('lets a jti be used again after an assertion with a bad signature carried it', async () => {
+      const claims = validClaims(tokenUrl);
+      const forged = await requestToken(tokenUrl, await signAssertion(stranger, claims, { kid: rsa.kid }));
+
+      const genuine = await requestToken(tokenUrl, await signAssertion(rsa, claims));
+
+      expect(forged.status).toBe(400);
+      expect(genuine.status).toBe(200);
+    });
+
+    it('answers invalid_client when the form client_id is not the assertion’s iss', async () => {
+      const assertion = await signAssertion(rsa, validClaims(tokenUrl));
+
+      const response = await requestToken(tokenUrl, assertion, { client_id: 'someone-else' });
+
+      expect(response.body).toEqual({ error: 'invalid_client' });
+      expect(sim.stats('sandbox').rejections[0]?.reason).toMatch(/client_id differs/);
+    });
+
+    it('accepts a form client_id equal to iss', async () => {
+      const assertion = await signAssertion(rsa, validClaims(tokenUrl));
+
+      const response = await requestToken(tokenUrl, assertion, { client_id: CLIENT_ID });
+
+      expect(response.status).toBe(200);
     });
 
     it('judges time on the injected clock, not the wall clock', async () => {
