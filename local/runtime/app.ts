@@ -21,6 +21,7 @@ import { FileTokenStore } from '../../functions/core/tokens/file-token-store.js'
 import { type MinterSettings, TokenMintingService } from '../../functions/core/tokens/token-minter.js';
 import { CachingTokenProvider } from '../../functions/core/tokens/token-provider.js';
 import type { TokenStore } from '../../functions/core/tokens/types.js';
+import { createFindSlotsHandler } from '../../functions/find-slots/handler.js';
 import { createIntegrationPageHandler } from '../../functions/integration-page/handler.js';
 import { createJwksHandler } from '../../functions/jwks/handler.js';
 import { createRefreshHandler } from '../../functions/refresh/handler.js';
@@ -273,6 +274,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       handler: createJwksHandler({ keys, maxAgeSeconds: options.jwksMaxAgeSeconds ?? 3600, logger }),
     },
     { method: 'POST', path: '/epic/oauth/refresh', handler: createRefreshHandler(reader) },
+    { method: 'POST', path: '/epic/find-slots', handler: createFindSlotsHandler(reader) },
     {
       method: 'GET',
       path: '/epic',
