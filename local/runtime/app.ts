@@ -24,6 +24,7 @@ import type { TokenStore } from '../../functions/core/tokens/types.js';
 import { createFindSlotsHandler } from '../../functions/find-slots/handler.js';
 import { createIntegrationPageHandler } from '../../functions/integration-page/handler.js';
 import { createJwksHandler } from '../../functions/jwks/handler.js';
+import { createPreflightHandler } from '../../functions/preflight/handler.js';
 import { createRefreshHandler } from '../../functions/refresh/handler.js';
 import type { EpicSimulator } from '../epic-simulator/index.js';
 import {
@@ -281,6 +282,16 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       handler: createIntegrationPageHandler({
         config: { environment: 'nonprod', clientIds: { nonprod: clientId, prod: PROD_CLIENT_ID } },
         logger,
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/epic/preflight',
+      handler: createPreflightHandler({
+        reader,
+        tokenUrls: createTokenUrlResolver({ fetch: fetchFn, clock, logger }),
+        activeKid: async () => (await keys.activeKey()).kid,
+        jwksUrl,
       }),
     },
   );
