@@ -225,7 +225,8 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       ? (options.kmsKeyIds ?? []).map((keyId, i) => ({
           keyId,
           alg: 'RS384',
-          state: i === 0 ? 'active' : 'next',
+          // first = active, second = next (published, not signing), any further = retired
+          state: i === 0 ? 'active' : i === 1 ? 'next' : 'retired',
         }))
       : (options.localKeys ?? DEFAULT_LOCAL_KEYS);
   const keys = new SwappableSigningKeys(await buildKeys(keyConfigs));

@@ -16,7 +16,8 @@ export interface RefreshResponse {
   expires_at: string;
   /** Seconds left from now (not the lifetime Epic granted at mint time). */
   expires_in: number;
-  scope: string | null;
+  /** As Epic granted it; empty when Epic returned none. */
+  scope: string;
   refreshed: boolean;
 }
 
@@ -57,7 +58,7 @@ export async function refreshToken(
     token_type: 'Bearer',
     expires_at: token.expires_at,
     expires_in: Math.max(0, Math.floor((Date.parse(token.expires_at) - deps.clock.now()) / 1000)),
-    scope: token.scope ?? null,
+    scope: token.scope ?? '',
     refreshed: provided.refreshed,
   };
 }
