@@ -123,8 +123,12 @@ function validateSigningKeys(value: unknown, problems: string[]): SigningKeyConf
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const p of error.problems) {
+      // parseKeyConfigs names its list `keys`; here it is `signingKeys`, and `keyId` is `name`.
       problems.push(
-        `signing${p.charAt(0).toUpperCase()}${p.slice(1)}`.replace(/^(signingKeys\[\d+\])\.keyId/, '$1.name'),
+        p
+          .replace(/^keys/, 'signingKeys')
+          .replace(/\bkeys\[/g, 'signingKeys[')
+          .replace(/^(signingKeys\[\d+\])\.keyId/, '$1.name'),
       );
     }
   }
