@@ -1,0 +1,215 @@
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { expect } from 'vitest';
+import type { Clock } from '../../functions/core/clock.js';
+import type { ReaderDependencies } from '../../functions/core/dependencies.js';
+import { DEFAULT_TOKEN_CLIENT_OPTIONS } from '../../functions/core/epic/token-client.js';
+import { parseCachedToken } from '../../functions/core/tokens/cached-token.js';
+import { CachingTokenProvider } from '../../functions/core/tokens/token-provider.js';
+import { type CachedToken, isUsable } from '../../functions/core/tokens/types.js';
+import { createFindSlotsHandler } from '../../functions/find-slots/handler.js';
+import { createRefreshHandler } from '../../functions/refresh/handler.js';
+import { SEED_PATIENT_ID } from '../../local/epic-simulator/scheduling/seed.js';
+import { lambdaContext, toApiGatewayEvent } from '../../local/runtime/api-gateway-adapter.js';
+import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime/app.js';
+
+/**
+ * The resilience suite's harness: the local runtime (real handlers, minter, token store) with the
+ * embedded Epic simulator on loopback, a fetch that records every assertion and token (so the log
+ * check knows what must never appear) and can make the token endpoint refuse connections, and a
+ * sleep that records waits instead of waiting.
+ */
+export const REQUEST_TIMEOUT_MS = 150;
+export const SAFETY_MARGIN_MS = 60_000;
+
+type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+export interface Response {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export interface Harness {
+  runtime: LocalRuntime;
+  /** Every assertion, access token and patient id seen: none may appear in a log line. */
+  secrets: Set<string>;
+  /** Delays the code asked to sleep, in order. */
+  sleeps: number[];
+  /** Requests our fetch sent to a token endpoint (including refused ones). */
+  tokenAttempts(): number;
+  /** While true, token requests go to a closed loopback port (connection refused). */
+  refuseTokenEndpoint: boolean;
+  refresh(body: unknown, deps?: ReaderDependencies): Promise<Response>;
+  findSlots(body: unknown, deps?: ReaderDependencies): Promise<Response>;
+  /** A new reader container: its own memory cache, the same store and minter. */
+  newContainer(): ReaderDependencies;
+  stored(tenant: string): Promise<CachedToken | undefined>;
+  close(): Promise<void>;
+}
+
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return `http://127.0.0.1:${port}/oauth2/token`;
+}
+
+export function apiEvent(path: string, body: string, contentType = 'application/json'): APIGatewayProxyEvent {
+  const req = {
+    url: path,
+    method: 'POST',
+    headers: { 'content-type': contentType, host: '127.0.0.1' },
+    socket: { remoteAddress: '127.0.0.1' },
+  } as unknown as Parameters<typeof toApiGatewayEvent>[0];
+  return toApiGatewayEvent(req, Buffer.from(body), path);
+}
+
+export async function invoke(handler: Handler, path: string, body: unknown): Promise<Response> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const result = await handler(apiEvent(path, text), lambdaContext(path));
+  return {
+    status: result.statusCode,
+    headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+    body: JSON.parse(result.body) as Record<string, unknown>,
+  };
+}
+
+export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
+  const secrets = new Set<string>([SEED_PATIENT_ID]);
+  const sleeps: number[] = [];
+  let attempts = 0;
+  const refusedUrl = await closedPortUrl();
+  const state = { refuse: false };
+
+  const recordingFetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    let url = String(input instanceof Request ? input.url : input);
+    const isToken = url.endsWith('/oauth2/token');
+    if (isToken) {
+      attempts++;
+      const assertion = new URLSearchParams(String(init?.body ?? '')).get('client_assertion');
+      if (assertion) secrets.add(assertion);
+      if (state.refuse) url = refusedUrl;
+    }
+    const response = await fetch(url, init);
+    if (isToken && response.status === 200) {
+      void response
+        .clone()
+        .json()
+        .then((b: unknown) => {
+          const token = (b as { access_token?: unknown } | null)?.access_token;
+          if (typeof token === 'string') secrets.add(token);
+        })
+        .catch(() => undefined);
+    }
+    return response;
+  }) as typeof fetch;
+
+  const runtime = await createLocalRuntime({
+    stateDir: await mkdtemp(join(tmpdir(), 'resilience-')),
+    fetch: recordingFetch,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    ...options,
+    minterSettings: {
+      forceMinIntervalSeconds: 0,
+      tokenClient: { ...DEFAULT_TOKEN_CLIENT_OPTIONS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+      ...options.minterSettings,
+    },
+  });
+
+  const refreshHandlers = new WeakMap<ReaderDependencies, Handler>();
+  const findHandlers = new WeakMap<ReaderDependencies, Handler>();
+  const handlerFor = <T extends Handler>(
+    map: WeakMap<ReaderDependencies, Handler>,
+    deps: ReaderDependencies,
+    make: () => T,
+  ) => {
+    let h = map.get(deps);
+    if (!h) {
+      h = make();
+      map.set(deps, h);
+    }
+    return h;
+  };
+  const remember = (res: Response) => {
+    if (typeof res.body.access_token === 'string') secrets.add(res.body.access_token);
+    return res;
+  };
+
+  return {
+    runtime,
+    secrets,
+    sleeps,
+    tokenAttempts: () => attempts,
+    get refuseTokenEndpoint() {
+      return state.refuse;
+    },
+    set refuseTokenEndpoint(value: boolean) {
+      state.refuse = value;
+    },
+    async refresh(body, deps = runtime.reader) {
+      const handler = handlerFor(refreshHandlers, deps, () => createRefreshHandler(deps) as Handler);
+      return remember(await invoke(handler, '/epic/oauth/refresh', body));
+    },
+    async findSlots(body, deps = runtime.reader) {
+      const handler = handlerFor(
+        findHandlers,
+        deps,
+        () =>
+          createFindSlotsHandler(deps, { fhirPolicy: { requestTimeoutMs: REQUEST_TIMEOUT_MS } }) as Handler,
+      );
+      return invoke(handler, '/epic/find-slots', body);
+    },
+    newContainer() {
+      const { reader, store, minter } = runtime;
+      return {
+        ...reader,
+        tokens: new CachingTokenProvider({
+          store,
+          minter,
+          clock: reader.clock,
+          logger: reader.logger,
+          metrics: reader.metrics,
+        }),
+      };
+    },
+    async stored(tenant) {
+      const token = await runtime.store.read(tenant);
+      if (token) secrets.add(token.access_token);
+      return token;
+    },
+    close: () => runtime.close(),
+  };
+}
+
+/** The cached token parses as a stored record for `tenant` and has more than the margin left. */
+export function expectUsableToken(token: CachedToken | undefined, tenant: string, clock: Clock): CachedToken {
+  expect(token, `a token is cached for ${tenant}`).toBeDefined();
+  const parsed = parseCachedToken(JSON.stringify(token), tenant);
+  expect(parsed, 'the cached record parses').not.toHaveProperty('problem');
+  expect(isUsable(token!, clock.now(), SAFETY_MARGIN_MS), 'the cached token is not about to expire').toBe(
+    true,
+  );
+  return token!;
+}
+
+/** A find-slots body valid for the built-in sandbox tenants (next week's seeded clinic). */
+export function findSlotsBody(nowMs: number, tenant = 'sandbox'): Record<string, unknown> {
+  const day = 86_400_000;
+  const today = Math.floor(nowMs / day) * day;
+  const daysSinceMonday = (new Date(today).getUTCDay() + 6) % 7;
+  const monday = today + (7 - daysSinceMonday) * day;
+  return {
+    tenant,
+    start: new Date(monday + 8 * 3_600_000).toISOString(),
+    end: new Date(monday + 17 * 3_600_000).toISOString(),
+    patient: { id: SEED_PATIENT_ID },
+  };
+}
