@@ -155,6 +155,23 @@ export function providerNotInResults(returned: number, ctx: DiagnosticContext): 
   };
 }
 
+/**
+ * The practitioner was not sent to Epic (the tenant has no provider-based scheduling), so Epic chose
+ * among all providers and the answer was filtered here. Same code as Epic's 59109, no Epic code.
+ */
+export function practitionerNotSent(ctx: DiagnosticContext): Diagnostic {
+  return {
+    severity: 'information',
+    code: DIAGNOSTIC.parameterIgnored,
+    epicCode: null,
+    message:
+      `The practitioner was not sent to Epic because tenant "${ctx.tenant}" is configured without ` +
+      'provider-based scheduling; Epic proposed slots for every provider and they were filtered here to ' +
+      `${ctx.provider?.name ?? 'the requested provider'}. Once the Epic analyst has configured provider-based ` +
+      'scheduling for $find, set scheduling.providerBasedScheduling to true for this tenant.',
+  };
+}
+
 export function locationNotInResults(returned: number, ctx: DiagnosticContext): Diagnostic {
   return {
     severity: 'warning',

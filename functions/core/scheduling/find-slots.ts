@@ -7,6 +7,7 @@ import {
   emptyWithoutExplanation,
   locationNotInResults,
   malformedAppointments,
+  practitionerNotSent,
   providerNotInResults,
   serviceTypeNotInResults,
 } from './diagnostics.js';
@@ -88,6 +89,7 @@ export async function findSlots(
     providerBasedScheduling: tenant.scheduling.providerBasedScheduling,
   };
   const diagnostics = diagnosticsFromOutcome(bundle.issues, ctx);
+  if (provider && !tenant.scheduling.providerBasedScheduling) diagnostics.unshift(practitionerNotSent(ctx));
   if (bundle.malformed > 0) diagnostics.push(malformedAppointments(bundle.malformed));
   const returned = filtered.afterWindow;
   if (returned > 0 && filtered.kept.length === 0) {
