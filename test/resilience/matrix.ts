@@ -254,8 +254,8 @@ export const MATRIX: readonly MatrixRow[] = [
     call: 'refresh from a new container, then a warmer run once it is back',
     status: 200,
     code: null,
-    counts: { epicTokenRequests: 1, secretWritesFailed: 1, secretWritesAfterRepair: 2 },
-    tokenAfter: 'the token handed out, written by the warmer (repaired)',
+    counts: { epicTokenRequests: 1, secretWritesFailed: 1, secretWritesByWarmer: 0 },
+    tokenAfter: 'unchanged: the token cached before, still valid (the warmer finds it fresh)',
   },
   {
     id: 'sm-corrupted-value',
