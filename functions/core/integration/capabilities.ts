@@ -75,12 +75,48 @@ export const SCHEDULING_DIAGNOSTICS: readonly DiagnosticExplanation[] = [
       'Configure provider-based scheduling (setup step 2) so Epic searches the named provider directly.',
   },
   {
+    code: 'referenced-resource-not-found',
+    epicCode: '59144',
+    severity: 'error',
+    meaning:
+      'Epic could not find a resource the request referenced, such as the location or the practitioner.',
+    whatToDo:
+      'Check that the department (location) id or provider we send exists and is active in your Epic, and tell us the right one.',
+  },
+  {
     code: 'provider-not-in-results',
     severity: 'warning',
     meaning:
       'Epic returned open slots, but none for the provider the caller asked for; we removed the others.',
     whatToDo:
       "Check that the provider schedules this visit type in the searched departments and that the provider's templates have open slots in the window.",
+  },
+  {
+    code: 'location-not-in-results',
+    severity: 'warning',
+    meaning:
+      'Epic returned open slots, but none at the location the caller asked for; we removed the others.',
+    whatToDo:
+      'Check that the visit type is scheduled in that department and that its providers have open slots there.',
+  },
+  {
+    code: 'service-type-not-in-results',
+    severity: 'warning',
+    meaning: 'Epic returned slots for other visit types than the one asked for; we removed them.',
+    whatToDo: 'Check how the decision tree maps this `serviceType` code to a visit type.',
+  },
+  {
+    code: 'malformed-appointments',
+    severity: 'warning',
+    meaning: 'Some proposed appointments had no readable start or end time and were left out.',
+    whatToDo: 'Nothing to build; tell us the time of the search so we can look at what Epic returned.',
+  },
+  {
+    code: 'epic-outcome',
+    severity: 'information',
+    meaning:
+      'Epic returned an OperationOutcome code we do not explain ourselves; its code and text are passed on.',
+    whatToDo: 'Look the Epic code up in the Appointment.$find specification or with Epic.',
   },
 ];
 

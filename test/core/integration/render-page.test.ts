@@ -8,6 +8,7 @@ import {
   integrationPageContentSecurityPolicy,
   renderIntegrationPage,
 } from '../../../functions/core/integration/render-page.js';
+import { DIAGNOSTIC } from '../../../functions/core/scheduling/diagnostics.js';
 
 const NONPROD = '87b94317-7a53-4a96-8a89-998bd31f3ade';
 const PROD = '5a684d86-fa5e-48c0-ad06-233701199d87';
@@ -174,5 +175,13 @@ describe('renderIntegrationPage', () => {
       expect(csp).toContain("default-src 'none'");
       expect(csp).not.toContain('unsafe-inline');
     });
+  });
+});
+
+describe('the diagnostics explained on the page', () => {
+  it('cover every diagnostic code the scheduling code can return', () => {
+    const explained = SCHEDULING_CAPABILITY.diagnostics.map((d) => d.code).sort();
+
+    expect(explained).toEqual(Object.values(DIAGNOSTIC).sort());
   });
 });
