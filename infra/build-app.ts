@@ -13,18 +13,12 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url)).replac
  * whole app. The config is validated first; a bad config throws a ConfigError naming each field.
  * Unsuppressed findings fail `cdk synth` (the CLI reports them and exits non-zero).
  */
-export function buildApp(
-  app: App,
-  rawConfig: unknown,
-  source = 'environment config',
-  options: { functionsDir?: string } = {},
-): EpicIntegrationStack {
+export function buildApp(app: App, rawConfig: unknown, source = 'environment config'): EpicIntegrationStack {
   const config = validateEnvironmentConfig(rawConfig, source);
   const stack = new EpicIntegrationStack(app, `EpicIntegration-${config.envName}`, {
     config,
     epicClientIds: { nonprod: ENVIRONMENTS.nonprod.epicClientId, prod: ENVIRONMENTS.prod.epicClientId },
     projectRoot: PROJECT_ROOT,
-    ...(options.functionsDir ? { functionsDir: options.functionsDir } : {}),
     description: `Epic Backend Systems integration (${config.envName})`,
     // Account and region come from the deploying credentials (no hard-coded ids); offline synth
     // produces an environment-agnostic template.

@@ -36,8 +36,6 @@ export interface EpicIntegrationStackProps extends StackProps {
   epicClientIds: Readonly<Record<EnvironmentName, string>>;
   /** Absolute path of the repo root. */
   projectRoot: string;
-  /** Where the handler entry files live; default `<projectRoot>/functions`. */
-  functionsDir?: string;
 }
 
 /**
@@ -88,7 +86,7 @@ export class EpicIntegrationStack extends Stack {
     ) => {
       checkEnvironmentSize(name, environment, config);
       return new HouseFunction(this, name, {
-        entry: join(props.functionsDir ?? join(props.projectRoot, 'functions'), FUNCTION_ENTRIES[name]),
+        entry: join(props.projectRoot, 'functions', FUNCTION_ENTRIES[name]),
         description: `epic-integration ${env}: ${description}`,
         environment,
         projectRoot: props.projectRoot,

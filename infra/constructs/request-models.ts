@@ -1,18 +1,12 @@
 import { type JsonSchema, JsonSchemaType, JsonSchemaVersion } from 'aws-cdk-lib/aws-apigateway';
-import { TENANT_ID_PATTERN } from '../../functions/core/config/tenants.js';
 
 /**
  * API Gateway request models for the POST routes (API.md). They reject unknown fields and cap every
  * string, so a body that passes is at most a few kilobytes: this is the gateway's request size
- * limit. The functions still validate fully and name the bad field; these schemas only turn away
- * what can never be valid.
+ * limit. Every cap is at or above what the functions accept (they validate fully and name the bad
+ * field), so the schemas only turn away what can never be valid.
  */
-const str = (maxLength: number, pattern?: string): JsonSchema => ({
-  type: JsonSchemaType.STRING,
-  minLength: 1,
-  maxLength,
-  ...(pattern ? { pattern } : {}),
-});
+const str = (maxLength: number): JsonSchema => ({ type: JsonSchemaType.STRING, maxLength });
 
 const idObject = (fields: Record<string, JsonSchema>): JsonSchema => ({
   type: JsonSchemaType.OBJECT,
@@ -20,7 +14,8 @@ const idObject = (fields: Record<string, JsonSchema>): JsonSchema => ({
   properties: fields,
 });
 
-const tenant = str(40, TENANT_ID_PATTERN.source);
+// No pattern: an id that is not configured gets the function's 404 `unknown_tenant`.
+const tenant = str(40);
 const dateTime = str(64);
 const fhirId = str(200);
 

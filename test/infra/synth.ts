@@ -8,8 +8,6 @@ import type { EnvironmentConfig, EnvironmentName } from '../../infra/config/type
 import type { EpicIntegrationStack } from '../../infra/stack.js';
 import { FUNCTION_ENTRIES } from '../../infra/stack.js';
 
-const FIXTURE_FUNCTIONS_DIR = join(PROJECT_ROOT, 'test', 'infra', 'fixtures', 'functions');
-
 /** The context of cdk.json, so tests synthesize with the same feature flags as `cdk synth`. */
 export const CDK_JSON_CONTEXT = (
   JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
@@ -28,13 +26,11 @@ export interface Synthesized {
  * `npm run synth` and the bundling test: it costs ~15 s per process.
  */
 export function synthesize(config: unknown): Synthesized {
-  // Unit tests skip bundling, so the entries only need to exist: stand-ins keep these tests
-  // independent of the handlers' progress. The bundling test uses the real handlers.
   const app = new App({
     context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] },
     builtinCloudFormationValidation: false,
   });
-  const stack = buildApp(app, config, 'environment config', { functionsDir: FIXTURE_FUNCTIONS_DIR });
+  const stack = buildApp(app, config);
   return { app, stack, template: Template.fromStack(stack) };
 }
 
