@@ -42,8 +42,8 @@ export const MAX_WINDOW_DAYS = 31;
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
 export const MAX_PROVIDER_NAME = 100;
-/** FHIR `id`: 1-64 of A-Z a-z 0-9 - . */
-export const FHIR_ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+/** FHIR `id`: 1-64 of A-Z a-z 0-9 - . (and not only dots, which would be a path segment like ".."). */
+export const FHIR_ID_PATTERN = /^(?!\.+$)[A-Za-z0-9\-.]{1,64}$/;
 
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2}))$/;

@@ -113,6 +113,7 @@ describe('validateFindSlotsRequest', () => {
     ['a name over 100 characters', { ...VALID, provider: { name: 'a'.repeat(101) } }, 'provider.name'],
     ['a name with a control character', { ...VALID, provider: { name: 'Jane\u0000Smith' } }, 'provider.name'],
     ['an id with a slash', { ...VALID, provider: { id: '../Patient/1' } }, 'provider.id'],
+    ['an id of dots only', { ...VALID, provider: { id: '..' } }, 'provider.id'],
     ['an NPI of 9 digits', { ...VALID, provider: { npi: '123456789' } }, 'provider.npi'],
     ['an NPI as a number', { ...VALID, provider: { npi: 1234567893 } }, 'provider.npi'],
     ['an NPI with a bad check digit', { ...VALID, provider: { npi: '1234567890' } }, 'provider.npi'],
