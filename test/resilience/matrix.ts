@@ -67,7 +67,7 @@ export const MATRIX: readonly MatrixRow[] = [
   {
     id: 'token-timeout',
     area: 'Epic token endpoint',
-    fault: 'answers after 1 s (client timeout 150 ms)',
+    fault: 'answers after 1 s (client timeout 250 ms)',
     call: 'forced refresh',
     status: 504,
     code: 'epic_timeout',
@@ -168,7 +168,7 @@ export const MATRIX: readonly MatrixRow[] = [
   {
     id: 'fhir-timeout',
     area: 'Epic FHIR',
-    fault: 'answers after 1 s (client timeout 150 ms)',
+    fault: 'answers after 1 s (client timeout 250 ms)',
     call: 'find-slots',
     status: 504,
     code: 'epic_timeout',
@@ -295,7 +295,7 @@ export const MATRIX: readonly MatrixRow[] = [
     call: 'find-slots',
     status: 200,
     code: null,
-    counts: { requests: 200, epicTokenRequests: 1, kmsSign: 1, secretWrites: 1 },
+    counts: { requests: 200, epicTokenRequests: 1, assertionsSigned: 1, storeWrites: 1 },
     tokenAfter: 'the one minted token, valid',
   },
   {
@@ -317,7 +317,7 @@ export const MATRIX: readonly MatrixRow[] = [
     status: '4xx only',
     code: null,
     counts: { bodies: 1000, serverErrors: 0 },
-    tokenAfter: 'no mint',
+    tokenAfter: 'valid',
   },
   {
     id: 'bad-input-find-slots',
@@ -327,7 +327,17 @@ export const MATRIX: readonly MatrixRow[] = [
     status: '4xx only',
     code: null,
     counts: { bodies: 1000, serverErrors: 0 },
-    tokenAfter: 'no mint',
+    tokenAfter: 'valid',
+  },
+  {
+    id: 'bad-input-preflight',
+    area: 'Bad input',
+    fault: '1,000 generated bodies (any JSON, near-valid objects, non-JSON text, odd media types)',
+    call: 'POST /epic/preflight',
+    status: '4xx only',
+    code: null,
+    counts: { bodies: 1000, serverErrors: 0 },
+    tokenAfter: 'valid',
   },
   // Secrets.
   {

@@ -23,7 +23,7 @@ import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from 
  * check knows what must never appear) and can make the token endpoint refuse connections, and a
  * sleep that records waits instead of waiting.
  */
-export const REQUEST_TIMEOUT_MS = 150;
+export const REQUEST_TIMEOUT_MS = 250;
 export const SAFETY_MARGIN_MS = 60_000;
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -70,9 +70,14 @@ export function apiEvent(path: string, body: string, contentType = 'application/
   return toApiGatewayEvent(req, Buffer.from(body), path);
 }
 
-export async function invoke(handler: Handler, path: string, body: unknown): Promise<Response> {
+export async function invoke(
+  handler: Handler,
+  path: string,
+  body: unknown,
+  contentType = 'application/json',
+): Promise<Response> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const result = await handler(apiEvent(path, text), lambdaContext(path));
+  const result = await handler(apiEvent(path, text, contentType), lambdaContext(path));
   return {
     status: result.statusCode,
     headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
@@ -80,7 +85,11 @@ export async function invoke(handler: Handler, path: string, body: unknown): Pro
   };
 }
 
-export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
+export async function startHarness(
+  options: Partial<LocalRuntimeOptions> = {},
+  /** FHIR attempt timeout of the find-slots handler (short by default, so timeout rows are fast). */
+  { fhirRequestTimeoutMs = REQUEST_TIMEOUT_MS }: { fhirRequestTimeoutMs?: number } = {},
+): Promise<Harness> {
   const secrets = new Set<string>([SEED_PATIENT_ID]);
   const sleeps: number[] = [];
   let attempts = 0;
@@ -163,7 +172,7 @@ export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): 
         findHandlers,
         deps,
         () =>
-          createFindSlotsHandler(deps, { fhirPolicy: { requestTimeoutMs: REQUEST_TIMEOUT_MS } }) as Handler,
+          createFindSlotsHandler(deps, { fhirPolicy: { requestTimeoutMs: fhirRequestTimeoutMs } }) as Handler,
       );
       return invoke(handler, '/epic/find-slots', body);
     },
