@@ -288,6 +288,26 @@ describe('KMS keys', () => {
     for (const k of symmetric) expect(k.Properties?.EnableKeyRotation).toBe(true);
   });
 
+  it('key policies trust only the account root (IAM decides) and give services exact actions under a condition', () => {
+    for (const s of [nonprod, prod]) {
+      for (const key of Object.values(resourcesOfType(s.template, 'AWS::KMS::Key'))) {
+        const statements = (key.Properties?.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+        for (const st of statements) {
+          const actions = ([] as string[]).concat(st.Action as string | string[]);
+          const principal = st.Principal as { AWS?: unknown; Service?: unknown };
+          if (principal.Service !== undefined) {
+            // services (CloudWatch Logs, CloudWatch alarms) get exact actions, under a condition
+            for (const a of actions) expect(a).not.toContain('*');
+            expect(st.Condition, JSON.stringify(st)).toBeDefined();
+          } else {
+            // everything else is the account root: access is then decided by IAM policies
+            expect(JSON.stringify(principal.AWS), JSON.stringify(st)).toMatch(/:root"\]\]\}$/);
+          }
+        }
+      }
+    }
+  });
+
   describe('during a rotation (old key retired, current active, new ES384 key next)', () => {
     let s: Synthesized;
     beforeAll(() => {
