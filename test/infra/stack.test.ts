@@ -291,7 +291,7 @@ describe('KMS keys', () => {
   it('key policies trust only the account root (IAM decides) and give services exact actions under a condition', () => {
     for (const s of [nonprod, prod]) {
       for (const key of Object.values(resourcesOfType(s.template, 'AWS::KMS::Key'))) {
-        const statements = (key.Properties?.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+        const statements = (key.Properties!.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
         for (const st of statements) {
           const actions = ([] as string[]).concat(st.Action as string | string[]);
           const principal = st.Principal as { AWS?: unknown; Service?: unknown };
