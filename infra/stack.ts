@@ -47,7 +47,8 @@ export class EpicIntegrationStack extends Stack {
   readonly signingKeys: SigningKeys;
   readonly tokenCache: TokenCache;
   readonly api: EpicApi;
-  readonly warmerRule: events.Rule;
+  /** The token warmer schedule; undefined while the environment has no tenant. */
+  readonly warmerRule?: events.Rule;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: EpicIntegrationStackProps) {
@@ -165,18 +166,21 @@ export class EpicIntegrationStack extends Stack {
     }
     this.tokenCache.restrictAccess({ readers: readers.map((r) => r.role), writer: tokenMinter.role });
 
-    // The token warmer: the minter on a schedule.
-    this.warmerRule = new events.Rule(this, 'TokenWarmerSchedule', {
-      description: `Runs the token minter as the token warmer every ${config.warmerIntervalMinutes} min`,
-      schedule: events.Schedule.rate(Duration.minutes(config.warmerIntervalMinutes)),
-    });
-    this.warmerRule.addTarget(
-      new eventTargets.LambdaFunction(tokenMinter.function, {
-        event: events.RuleTargetInput.fromObject({ action: 'warm' }),
-        // A failed run is superseded by the next one; alarms watch the per-tenant outcome.
-        retryAttempts: 0,
-      }),
-    );
+    // The token warmer: the minter on a schedule. With no tenant (prod before its first health
+    // system) there is nothing to warm, so there is no schedule.
+    if (tenantIds.length > 0) {
+      this.warmerRule = new events.Rule(this, 'TokenWarmerSchedule', {
+        description: `Runs the token minter as the token warmer every ${config.warmerIntervalMinutes} min`,
+        schedule: events.Schedule.rate(Duration.minutes(config.warmerIntervalMinutes)),
+      });
+      this.warmerRule.addTarget(
+        new eventTargets.LambdaFunction(tokenMinter.function, {
+          event: events.RuleTargetInput.fromObject({ action: 'warm' }),
+          // A failed run is superseded by the next one; alarms watch the per-tenant outcome.
+          retryAttempts: 0,
+        }),
+      );
+    }
 
     this.api = new EpicApi(this, 'Api', {
       envName: env,

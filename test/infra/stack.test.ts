@@ -569,3 +569,9 @@ describe('alarms', () => {
     for (const alarm of alarmsOf(s)) expect(alarm.AlarmActions).toEqual([topic]);
   });
 });
+
+describe('token warmer schedule without tenants', () => {
+  it('is not created, since there is nothing to warm', () => {
+    expect(resourcesOfType(prod.template, 'AWS::Events::Rule')).toEqual({});
+  });
+});
