@@ -109,13 +109,21 @@ export class EpicApi extends Construct {
           'for it; API Gateway needs to create its own log groups, whose names are not known in advance.',
       );
 
+    // Gateway response templates are plain substitution (not VTL), and the validation error text is
+    // not JSON-safe, so the body carries a fixed message in the house error shape; the exact schema
+    // violation is in the access log (`validationError`).
     this.api.addGatewayResponse('BadRequestBody', {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
       responseHeaders: { 'Cache-Control': "'no-store'" },
       templates: {
-        'application/json':
-          '{"error":"invalid_input","message":"$util.escapeJavaScript($context.error.validationErrorString)","details":{}}',
+        'application/json': JSON.stringify({
+          error: 'invalid_input',
+          message:
+            'The request body does not match this route (see API.md): an unknown field, a wrong type, ' +
+            'a missing tenant, or a value longer than allowed.',
+          details: { requestId: '$context.requestId' },
+        }),
       },
     });
     const validator = new apigw.RequestValidator(this, 'Validator', {

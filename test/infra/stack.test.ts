@@ -575,3 +575,20 @@ describe('token warmer schedule without tenants', () => {
     expect(resourcesOfType(prod.template, 'AWS::Events::Rule')).toEqual({});
   });
 });
+
+describe('API gateway responses', () => {
+  it('answer a body that fails the schema with the house error shape as valid JSON', () => {
+    const responses = Object.values(resourcesOfType(nonprod.template, 'AWS::ApiGateway::GatewayResponse'));
+    const badBody = responses.find((r) => r.Properties?.ResponseType === 'BAD_REQUEST_BODY')!.Properties!;
+    const body = JSON.parse((badBody.ResponseTemplates as Record<string, string>)['application/json']!);
+    expect(body).toMatchObject({
+      error: 'invalid_input',
+      message: expect.stringContaining('API.md'),
+      details: {},
+    });
+    expect(badBody).toMatchObject({
+      StatusCode: '400',
+      ResponseParameters: { 'gatewayresponse.header.Cache-Control': "'no-store'" },
+    });
+  });
+});
