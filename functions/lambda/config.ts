@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { parseTenantsJson, type TenantsFile } from '../core/config/tenants.js';
 import { ConfigError } from '../core/errors/app-error.js';
 import { parseKeyConfigs } from '../core/keys/key-config.js';
@@ -41,6 +43,11 @@ export class EnvReader {
   parse<T>(name: string, parse: (text: string) => T): T | undefined {
     const text = this.string(name);
     if (text === '') return undefined;
+    return this.parseText(name, text, parse);
+  }
+
+  /** Parses `text` (the value of `name`, or a file it names), problems prefixed with `name`. */
+  parseText<T>(name: string, text: string, parse: (text: string) => T): T | undefined {
     try {
       return parse(text);
     } catch (error) {
@@ -71,13 +78,55 @@ export interface CommonConfig {
   tenants: TenantsFile;
 }
 
+/**
+ * The tenants, from exactly one of:
+ * - TENANTS_FILE: a path to the tenants file. The stack ships it inside each bundle as
+ *   `tenants.json` (Lambda caps the environment at 4 KB; a file has no such limit). A relative path
+ *   resolves against LAMBDA_TASK_ROOT (where Lambda unpacks the bundle), else the working directory.
+ *   Read synchronously, once per container (the readers run at init).
+ * - TENANTS_JSON: the tenants file's JSON itself (tests and local tooling).
+ * An empty tenant list is accepted: a deployed environment may have no tenant yet, and then every
+ * tenant answers 404 `unknown_tenant`.
+ */
+function readTenants(reader: EnvReader): TenantsFile | undefined {
+  const file = reader.optionalString('TENANTS_FILE');
+  const json = reader.optionalString('TENANTS_JSON');
+  const options = { allowEmpty: true };
+  if (file !== undefined && json !== undefined) {
+    reader.problems.push(
+      'TENANTS_FILE, TENANTS_JSON: both are set; set exactly one (the stack sets TENANTS_FILE)',
+    );
+    return undefined;
+  }
+  if (json !== undefined) {
+    return reader.parseText('TENANTS_JSON', json, (text) => parseTenantsJson(text, 'TENANTS_JSON', options));
+  }
+  if (file === undefined) {
+    reader.problems.push(
+      'TENANTS_FILE: required (a path to the tenants file, relative to LAMBDA_TASK_ROOT), or give TENANTS_JSON',
+    );
+    return undefined;
+  }
+  const root = reader.optionalString('LAMBDA_TASK_ROOT') ?? process.cwd();
+  const path = isAbsolute(file) ? file : resolve(root, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    reader.problems.push(`TENANTS_FILE: cannot read "${path}" (${code})`);
+    return undefined;
+  }
+  return reader.parseText('TENANTS_FILE', text, (t) => parseTenantsJson(t, path, options));
+}
+
 export function readCommonConfig(reader: EnvReader): CommonConfig {
   const clientId = reader.string('EPIC_CLIENT_ID');
   const environment = reader.optionalString('EPIC_ENVIRONMENT') ?? 'nonprod';
   if (environment !== 'nonprod' && environment !== 'prod') {
     reader.problems.push(`EPIC_ENVIRONMENT: "${environment}" must be nonprod or prod`);
   }
-  const tenants = reader.parse('TENANTS_JSON', (text) => parseTenantsJson(text, 'TENANTS_JSON'));
+  const tenants = readTenants(reader);
   return {
     clientId,
     environment: environment === 'prod' ? 'prod' : 'nonprod',

@@ -171,15 +171,32 @@ function parseTenant(value: unknown, path: string, problems: string[]): TenantCo
   };
 }
 
+export interface ParseTenantsOptions {
+  /**
+   * Accept `{"tenants": []}`. A deployed environment may have no tenant yet (prod before its first
+   * health system): its functions start and answer every tenant 404 `unknown_tenant`. Default
+   * false: a local tenants file with no tenant is a mistake.
+   */
+  allowEmpty?: boolean;
+}
+
 /**
  * Validates a tenants file (already JSON-parsed). Throws one ConfigError listing every problem,
  * each naming its field, e.g. `tenants[1].fhirBaseUrl: ...`.
  */
-export function parseTenantsFile(value: unknown, source = 'tenants file'): TenantsFile {
+export function parseTenantsFile(
+  value: unknown,
+  source = 'tenants file',
+  options: ParseTenantsOptions = {},
+): TenantsFile {
   const problems: string[] = [];
   if (!isObj(value)) throw new ConfigError(source, ['(root): must be an object {"tenants": [...]}']);
   checkKeys(value, ['tenants'], '(root)', problems);
-  if (!Array.isArray(value.tenants) || value.tenants.length === 0) {
+  if (!Array.isArray(value.tenants)) {
+    const what = options.allowEmpty ? 'an array (it may be empty)' : 'a non-empty array';
+    throw new ConfigError(source, [...problems, `tenants: must be ${what}`]);
+  }
+  if (value.tenants.length === 0 && !options.allowEmpty) {
     throw new ConfigError(source, [...problems, 'tenants: must be a non-empty array']);
   }
   const tenants: TenantConfig[] = [];
@@ -196,14 +213,18 @@ export function parseTenantsFile(value: unknown, source = 'tenants file'): Tenan
 }
 
 /** Parses a tenants file from JSON text, reporting a JSON syntax error as a ConfigError. */
-export function parseTenantsJson(text: string, source = 'tenants file'): TenantsFile {
+export function parseTenantsJson(
+  text: string,
+  source = 'tenants file',
+  options: ParseTenantsOptions = {},
+): TenantsFile {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
     throw new ConfigError(source, [`not valid JSON: ${(error as Error).message}`]);
   }
-  return parseTenantsFile(parsed, source);
+  return parseTenantsFile(parsed, source, options);
 }
 
 /** Lookup by id with a clear 404-class error. */
@@ -214,6 +235,16 @@ export class TenantRegistry {
   }
   ids(): string[] {
     return [...this.byId.keys()];
+  }
+  /**
+   * The configured ids for a 4xx message (`one of the configured tenant ids: a, b`), or, in an
+   * environment with no tenant yet, says so.
+   */
+  describeIds(): string {
+    const ids = this.ids();
+    return ids.length === 0
+      ? 'no tenants are configured in this environment yet'
+      : `one of the configured tenant ids: ${ids.join(', ')}`;
   }
   find(id: string): TenantConfig | undefined {
     return this.byId.get(id);

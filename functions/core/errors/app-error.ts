@@ -34,7 +34,12 @@ export class InvalidInputError extends AppError {
 
 export class UnknownTenantError extends AppError {
   constructor(tenant: string, known: readonly string[]) {
-    super('unknown_tenant', `Unknown tenant "${tenant}". Use one of the configured tenant ids.`, {
+    // An environment may have no tenant yet (prod before its first health system).
+    const hint =
+      known.length === 0
+        ? 'No tenants are configured in this environment yet.'
+        : 'Use one of the configured tenant ids.';
+    super('unknown_tenant', `Unknown tenant "${tenant}". ${hint}`, {
       details: { field: 'tenant', tenant, knownTenants: known },
     });
   }

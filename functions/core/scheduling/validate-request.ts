@@ -232,10 +232,7 @@ export function validateFindSlotsRequest(body: unknown, tenants: TenantRegistry)
   onlyKeys(body, FIND_SLOTS_FIELDS, '');
   const tenantId = body.tenant;
   if (typeof tenantId !== 'string' || tenantId.length === 0 || tenantId.length > 40) {
-    throw new InvalidInputError(
-      'tenant',
-      `"tenant" is required: one of the configured tenant ids (${tenants.ids().join(', ')}).`,
-    );
+    throw new InvalidInputError('tenant', `"tenant" is required: ${tenants.describeIds()}.`);
   }
   const tenant = tenants.get(tenantId);
 

@@ -35,7 +35,7 @@ export function parseRefreshRequest(body: Record<string, unknown>, tenants: Tena
   }
   const { tenant, force } = body;
   if (typeof tenant !== 'string' || tenant.length === 0) {
-    throw new InvalidInputError('tenant', `"tenant" is required: one of ${tenants.ids().join(', ')}.`);
+    throw new InvalidInputError('tenant', `"tenant" is required: ${tenants.describeIds()}.`);
   }
   if (force !== undefined && typeof force !== 'boolean') {
     throw new InvalidInputError('force', '"force" must be true or false (default false).');

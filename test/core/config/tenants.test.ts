@@ -78,5 +78,35 @@ describe('the tenants file', () => {
   it('answers an unknown tenant with unknown_tenant listing the known ids', () => {
     const registry = new TenantRegistry(parseTenantsFile({ tenants: [valid()] }).tenants);
     expect(() => registry.get('elsewhere')).toThrow(expect.objectContaining({ code: 'unknown_tenant' }));
+    expect(registry.describeIds()).toBe('one of the configured tenant ids: sandbox');
+  });
+
+  describe('with no tenant', () => {
+    it('is refused by default (a local tenants file with no tenant is a mistake)', () => {
+      expect(problemsOf({ tenants: [] })).toEqual(['tenants: must be a non-empty array']);
+    });
+
+    it('is accepted with allowEmpty (a deployed environment before its first health system)', () => {
+      expect(parseTenantsJson('{"tenants": []}', 'TENANTS_FILE', { allowEmpty: true })).toEqual({
+        tenants: [],
+      });
+    });
+
+    it('with allowEmpty still needs a tenants array and no other field', () => {
+      expect(() => parseTenantsFile({ tenants: [], extra: 1 }, 'f', { allowEmpty: true })).toThrow(
+        /\(root\)\.extra: unknown field/,
+      );
+      expect(() => parseTenantsFile({}, 'f', { allowEmpty: true })).toThrow(
+        /tenants: must be an array \(it may be empty\)/,
+      );
+    });
+
+    it('an empty registry says no tenant is configured yet', () => {
+      const registry = new TenantRegistry([]);
+      expect(() => registry.get('elsewhere')).toThrow(
+        'Unknown tenant "elsewhere". No tenants are configured in this environment yet.',
+      );
+      expect(registry.describeIds()).toBe('no tenants are configured in this environment yet');
+    });
   });
 });
