@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +8,8 @@ import { build, type Metafile } from 'esbuild';
 /**
  * Cold start: each `functions/<name>/handler.ts` bundled with esbuild the way infra/ deploys it
  * (house-function.ts: ESM, minified, AWS SDK bundled, the `require` shim banner, module/main
- * fields; target node20 here because the bench runs on the local Node), then the wall time from
+ * fields; target node20 here because the bench runs on the local Node), and once more with the AWS
+ * SDK left external (the runtime-provided SDK alternative), then the wall time from
  * spawning `node` to the bundle's `handler` export being a function, against a bare `node` that
  * does nothing, median of several runs. The bundle is imported only: handlers build their
  * dependencies on the first invocation, which needs AWS and is not part of this figure.
@@ -17,8 +17,15 @@ import { build, type Metafile } from 'esbuild';
 const ESM_REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+export type BundleVariant = 'sdk-bundled' | 'sdk-external';
+
 export interface BundleFigure {
   name: string;
+  /**
+   * `sdk-bundled`: as infra/ deploys it. `sdk-external`: the alternative of using the Lambda
+   * runtime's AWS SDK (resolved here from node_modules), to show what the bundling choice costs.
+   */
+  variant: BundleVariant;
   bytes: number;
   /** Bytes of the bundle's inputs by package (own code = "functions"), largest first. */
   bytesByPackage: Array<{ package: string; bytes: number }>;
@@ -82,19 +89,28 @@ export async function measureColdStart(
   const names = readdirSync(functionsDir).filter(
     (n) => n !== 'core' && existsSync(join(functionsDir, n, 'handler.ts')),
   );
-  const outDir = mkdtempSync(join(tmpdir(), 'bench-bundles-'));
+  // Under node_modules/ so the sdk-external variant resolves @aws-sdk/* from the project's packages.
+  const cacheDir = join(root, 'node_modules', '.cache');
+  mkdirSync(cacheDir, { recursive: true });
+  const outDir = mkdtempSync(join(cacheDir, 'bench-bundles-'));
   try {
     const bare: number[] = [];
     const bundles: BundleFigure[] = [];
     const built: Array<{
+      key: string;
       name: string;
+      variant: BundleVariant;
       file: string;
       bytes: number;
       packages: BundleFigure['bytesByPackage'];
     }> = [];
-    for (const name of names) {
-      log(`cold start: bundling ${name}`);
-      const file = join(outDir, `${name}.mjs`);
+    const jobs = names.flatMap((name) =>
+      (['sdk-bundled', 'sdk-external'] as const).map((variant) => ({ name, variant })),
+    );
+    for (const { name, variant } of jobs) {
+      log(`cold start: bundling ${name} (${variant})`);
+      const key = `${name}.${variant}`;
+      const file = join(outDir, `${key}.mjs`);
       const result = await build({
         entryPoints: [join(functionsDir, name, 'handler.ts')],
         outfile: file,
@@ -108,17 +124,20 @@ export async function measureColdStart(
         sourcemap: false,
         metafile: true,
         logLevel: 'silent',
+        ...(variant === 'sdk-external' ? { external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'] } : {}),
       });
       built.push({
+        key,
         name,
+        variant,
         file,
         bytes: statSync(file).size,
-        packages: breakdown(result.metafile, `${name}.mjs`),
+        packages: breakdown(result.metafile, `${key}.mjs`),
       });
     }
     log(`cold start: ${runs} runs of bare node and of each bundle`);
     const samples = new Map<string, { wall: number[]; inside: number[] }>(
-      built.map((b) => [b.name, { wall: [], inside: [] }]),
+      built.map((b) => [b.key, { wall: [], inside: [] }]),
     );
     // Interleaved, so a noisy moment on the machine hits every candidate alike.
     for (let i = 0; i < runs; i++) {
@@ -129,16 +148,17 @@ export async function measureColdStart(
           `if (typeof m.handler !== 'function') process.exit(3);` +
           `process.stdout.write('READY ' + performance.now());`;
         const { wallMs, inProcessMs } = timeProcess(['--input-type=module', '-e', script]);
-        samples.get(b.name)!.wall.push(wallMs);
-        if (inProcessMs !== undefined) samples.get(b.name)!.inside.push(inProcessMs);
+        samples.get(b.key)!.wall.push(wallMs);
+        if (inProcessMs !== undefined) samples.get(b.key)!.inside.push(inProcessMs);
       }
     }
     const bareMedian = median(bare);
     for (const b of built) {
-      const s = samples.get(b.name)!;
+      const s = samples.get(b.key)!;
       const ready = median(s.wall);
       bundles.push({
         name: b.name,
+        variant: b.variant,
         bytes: b.bytes,
         bytesByPackage: b.packages,
         medianReadyMs: ready,

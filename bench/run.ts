@@ -261,8 +261,9 @@ function table(load: LoadFigures, economy: EconomyResult, cold: ColdStartResult)
     '',
   ]);
   for (const b of cold.bundles) {
+    const what = b.variant === 'sdk-bundled' ? 'as deployed' : 'SDK external';
     rows.push([
-      `cold start ${b.name}: ${(b.bytes / 1024).toFixed(0)} KiB bundle, ready (ms, median of ${cold.runs})`,
+      `cold start ${b.name} (${what}): ${(b.bytes / 1024).toFixed(0)} KiB, ready (ms, median of ${cold.runs})`,
       fmt(b.medianReadyMs, 0),
       `${fmt(cold.bareNodeMedianMs, 0)} bare node`,
       fmt(b.ratioToBareNode),
