@@ -1,5 +1,6 @@
 import type { ReaderDependencies } from '../dependencies.js';
 import { AppError, EpicTimeoutError, EpicUnavailableError } from '../errors/app-error.js';
+import { HTTP_STATUS_BY_CODE } from '../errors/http-status.js';
 import { fetchText, networkErrorName, nextDelayMs, parseRetryAfterMs, TimeoutError } from '../http/retry.js';
 
 /**
@@ -133,6 +134,23 @@ export function summarizeOutcome(resource: unknown): OutcomeSummary[] {
   });
 }
 
+function tokenUnavailable(tenant: string, error: unknown): AppError {
+  const reason = error instanceof AppError ? error.code : 'internal_error';
+  const details = error instanceof AppError ? error.details : {};
+  const epicError = typeof details.epicError === 'string' ? details.epicError : undefined;
+  const hint = typeof details.hint === 'string' ? details.hint : undefined;
+  const why = epicError ? `${reason} (Epic said ${epicError})` : reason;
+  return new AppError(
+    'token_unavailable',
+    `No Epic access token could be obtained for tenant "${tenant}": ${why}. ` +
+      (hint ?? 'Retry later; if it persists, run the preflight for this tenant.'),
+    {
+      cause: error,
+      details: { tenant, reason, ...(epicError ? { epicError } : {}), ...(hint ? { hint } : {}) },
+    },
+  );
+}
+
 /** The path of a URL without its query (queries can carry search values; never logged). */
 function pathOf(url: string): string {
   try {
@@ -167,7 +185,8 @@ export class FhirClient {
    *
    * @throws AppError `epic_token_revoked`, `epic_api_not_enabled`, `epic_fhir_error`,
    *   `epic_bad_response`, `epic_unavailable`, `epic_rate_limited` (502), `epic_timeout` (504), and
-   *   whatever the TokenProvider throws (e.g. `token_unavailable`, 503).
+   *   `token_unavailable` (503) when no token can be obtained, and the 4xx the TokenProvider throws
+   *   (`unknown_tenant`, `refresh_rate_limited`).
    */
   async request<T extends FhirResource = FhirResource>(req: FhirRequest): Promise<FhirResponse<T>> {
     const { clock, tokens } = this.deps;
@@ -253,16 +272,19 @@ export class FhirClient {
     }
   }
 
+  /**
+   * The tenant's access token. A caller-facing 4xx from the token path (`unknown_tenant`,
+   * `refresh_rate_limited`) passes through; every server-side failure (Epic refused the assertion,
+   * Epic or an AWS dependency unavailable or slow, anything unexpected) becomes 503
+   * `token_unavailable`, the status API.md promises when no token is obtainable, with the original
+   * code in `details.reason` and Epic's OAuth error and hint when there are any.
+   */
   private async token(tenant: string): Promise<string> {
     try {
       return (await this.deps.tokens.getToken(tenant)).token.access_token;
     } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError(
-        'token_unavailable',
-        `No Epic access token could be obtained for tenant "${tenant}"; retry later.`,
-        { cause: error, details: { tenant } },
-      );
+      if (error instanceof AppError && (HTTP_STATUS_BY_CODE[error.code] ?? 500) < 500) throw error;
+      throw tokenUnavailable(tenant, error);
     }
   }
 
