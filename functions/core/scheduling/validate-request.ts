@@ -45,8 +45,10 @@ export const MAX_PROVIDER_NAME = 100;
 /** FHIR `id`: 1-64 of A-Z a-z 0-9 - . (and not only dots, which would be a path segment like ".."). */
 export const FHIR_ID_PATTERN = /^(?!\.+$)[A-Za-z0-9\-.]{1,64}$/;
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2}))$/;
+/** FHIR dateTime with a time: seconds are required (fractions allowed), and so is the offset. */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+/** A date-time that would be valid but for its missing seconds, e.g. "2026-12-07T08:00Z". */
+const WITHOUT_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -88,7 +90,7 @@ export function isValidNpi(npi: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Milliseconds since the epoch of an ISO 8601 date-time with an offset, or undefined. */
+/** Milliseconds since the epoch of an ISO 8601 date-time with seconds and an offset, or undefined. */
 export function parseOffsetDateTime(value: string): number | undefined {
   const m = DATE_TIME.exec(value);
   if (!m) return undefined;
@@ -99,7 +101,7 @@ export function parseOffsetDateTime(value: string): number | undefined {
   if (month < 1 || month > 12 || day < 1) return undefined;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) return undefined;
-  if (Number(h) > 23 || Number(mi) > 59 || Number(s ?? '0') > 59) return undefined;
+  if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return undefined;
   if (oh !== undefined && (Number(oh) > 23 || Number(om) > 59)) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
@@ -112,6 +114,13 @@ function dateTime(body: Obj, field: 'start' | 'end'): { text: string; ms: number
   if (value === undefined) throw new InvalidInputError(field, `"${field}" is required: ${allowed}.`);
   if (typeof value !== 'string')
     throw new InvalidInputError(field, `"${field}" must be ${allowed}; got ${describe(value)}.`);
+  if (WITHOUT_SECONDS.test(value)) {
+    throw new InvalidInputError(
+      field,
+      `"${field}" must include seconds (FHIR dateTime requires them with a time, and Epic refuses the ` +
+        `request otherwise): ${allowed}.`,
+    );
+  }
   const ms = value.length <= 40 ? parseOffsetDateTime(value) : undefined;
   if (ms === undefined) {
     throw new InvalidInputError(field, `"${field}" must be ${allowed} (a real calendar date and time).`);

@@ -5,7 +5,8 @@
  * - The body must be a `Parameters` resource with a `parameter` array whose entries have a `name`;
  *   anything else is HTTP 400 with 59105 (structural issue).
  * - `startTime`, `endTime` (`valueDateTime`) are required: missing -> 400 with 59108; not a FHIR
- *   dateTime, or `endTime` not after `startTime` -> 400 with 59111. A date without a time means the
+ *   dateTime (a time without seconds or zone included), or `endTime` not after `startTime` -> 400
+ *   with 59111. A date without a time means the
  *   start of that UTC day (for `endTime`: the whole day is included).
  * - `serviceType` (`valueCodeableConcept`): a coding in the organization's OID system whose code the
  *   decision tree knows picks the visit type. Codings but no known one -> 59200 and no results. No
@@ -48,9 +49,12 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-/** FHIR dateTime: a date, or a date and time with seconds optional and a zone required. */
+/**
+ * FHIR dateTime: a date, or a date and time with seconds (fractions allowed) and a zone, both
+ * required: FHIR's dateTime has no form with hours and minutes only, and Epic refuses one.
+ */
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 function parseDateTime(value: unknown, isEnd: boolean): number | undefined {
   if (typeof value !== 'string') return undefined;
@@ -182,7 +186,7 @@ export function appointmentFind(
     return badRequest([
       issue(
         'requiredInvalid',
-        `${bad} needs a valueDateTime such as 2026-12-07T08:00:00Z (a time needs a zone).`,
+        `${bad} needs a valueDateTime such as 2026-12-07T08:00:00Z (a time needs seconds and a zone).`,
         `Required ${bad} invalid`,
       ),
       ...issues,

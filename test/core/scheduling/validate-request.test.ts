@@ -80,9 +80,9 @@ describe('validateFindSlotsRequest', () => {
         kind: 'npi',
         npi: '1234567893',
       });
-      expect(validateFindSlotsRequest({ ...VALID, start: '2026-12-07T08:00-05:00' }, tenants).startMs).toBe(
-        Date.parse('2026-12-07T13:00:00Z'),
-      );
+      expect(
+        validateFindSlotsRequest({ ...VALID, start: '2026-12-07T08:00:00-05:00' }, tenants).startMs,
+      ).toBe(Date.parse('2026-12-07T13:00:00Z'));
     });
   });
 
@@ -98,6 +98,8 @@ describe('validateFindSlotsRequest', () => {
     ['a missing tenant', { start: VALID.start, end: VALID.end }, 'tenant'],
     ['a missing start', { tenant: 'sandbox', end: VALID.end }, 'start'],
     ['a start without an offset', { ...VALID, start: '2026-12-07T08:00:00' }, 'start'],
+    ['a start without seconds', { ...VALID, start: '2026-12-07T08:00Z' }, 'start'],
+    ['an end without seconds', { ...VALID, end: '2026-12-07T17:00-05:00' }, 'end'],
     ['a date without a time', { ...VALID, start: '2026-12-07' }, 'start'],
     ['a day that does not exist', { ...VALID, start: '2026-02-30T08:00:00Z' }, 'start'],
     ['an hour that does not exist', { ...VALID, end: '2026-12-07T24:00:00Z' }, 'end'],
@@ -142,6 +144,20 @@ describe('validateFindSlotsRequest', () => {
 
     expect(result.message).toContain('95014 (Office Visit), 95015 (New Patient Visit)');
     expect(result.details.allowed).toEqual(['95014', '95015']);
+  });
+
+  it('says seconds are required and gives an example when a time has none', () => {
+    const result = rejection({ ...VALID, end: '2026-12-07T17:00Z' });
+
+    expect(result.field).toBe('end');
+    expect(result.message).toContain('must include seconds');
+    expect(result.message).toContain('"2026-12-07T08:00:00Z"');
+  });
+
+  it('accepts fractional seconds', () => {
+    const request = validateFindSlotsRequest({ ...VALID, start: '2026-12-07T08:00:00.5Z' }, tenants);
+
+    expect(request.startMs).toBe(Date.parse('2026-12-07T08:00:00.500Z'));
   });
 
   it('lists the allowed fields when an unknown one is sent', () => {

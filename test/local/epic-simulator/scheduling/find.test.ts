@@ -436,6 +436,8 @@ describe('Appointment.$find', () => {
     it.each([
       ['startTime is not a dateTime', 'next monday', MONDAY[1]],
       ['a time has no zone', '2026-12-07T08:00:00', MONDAY[1]],
+      ['startTime has no seconds', '2026-12-07T08:00Z', MONDAY[1]],
+      ['endTime has no seconds', MONDAY[0], '2026-12-07T17:00-05:00'],
       ['endTime is before startTime', MONDAY[1], MONDAY[0]],
     ])('answers 400 with 59111 when %s', (_label, start, end) => {
       const res = backend.appointmentFind(parameters(start, end), ctx);
