@@ -70,7 +70,7 @@ export function minterDependencies() {
       secretPrefix: config.tokenSecretPrefix,
       logger,
     }),
-    keys: new KmsSigningKeys(createKmsClient(), config.signingKeys),
+    keys: new KmsSigningKeys(createKmsClient(), config.signingKeys, logger),
     tokenUrls: createTokenUrlResolver({ fetch: globalThis.fetch, clock: systemClock, logger }),
     fetch: globalThis.fetch,
     clock: systemClock,
@@ -93,7 +93,7 @@ export function jwksDependencies(): JwksDependencies {
   if (jwks) return jwks;
   const config = readJwksConfig();
   jwks = {
-    keys: new KmsSigningKeys(createKmsClient(), config.signingKeys),
+    keys: new KmsSigningKeys(createKmsClient(), config.signingKeys, logger),
     maxAgeSeconds: config.maxAgeSeconds,
     logger,
   };

@@ -20,10 +20,12 @@ export const AWS_CLIENT_DEFAULTS = {
 
 /**
  * The minter's synchronous invoke waits for an Epic token request, so it gets a longer request
- * timeout than the KMS and Secrets Manager calls.
+ * timeout than the KMS and Secrets Manager calls. One attempt: an invoke is not idempotent (a
+ * timed-out one may still be minting), and LambdaTokenMinter handles throttling itself, looking in
+ * the token store between tries.
  */
 export const LAMBDA_CLIENT_DEFAULTS = {
-  maxAttempts: 3,
+  maxAttempts: 1,
   requestHandler: {
     connectionTimeout: 1_000,
     requestTimeout: 15_000,

@@ -10,6 +10,7 @@ import { derToJoseSignature } from '../keys/ecdsa-der.js';
 import { spkiDerToPublicJwk } from '../keys/jwk.js';
 import { parseKeyConfigs } from '../keys/key-config.js';
 import type { KeyConfig, PublicSigningKey, SigningAlg, SigningKeys } from '../keys/types.js';
+import type { AppLogger } from '../observability/powertools.js';
 
 const KEY_SPECS: Record<SigningAlg, readonly string[]> = {
   RS384: ['RSA_2048', 'RSA_3072', 'RSA_4096'],
@@ -61,13 +62,32 @@ export class KmsSigningKeys implements SigningKeys {
   constructor(
     private readonly kms: KMSClient,
     keys: KeyConfig[],
+    private readonly logger?: AppLogger,
   ) {
     this.keys = parseKeyConfigs(keys, 'KMS signing keys');
   }
 
+  /**
+   * The active key must load; a `next` key that cannot be loaded (disabled, access denied) is left
+   * out and logged, so one broken incoming key never takes the active key out of the JWK Set.
+   */
   async publicKeys(): Promise<PublicSigningKey[]> {
-    const loaded = await Promise.all(this.keys.filter((k) => k.state !== 'retired').map((k) => this.load(k)));
-    return loaded.map(publicView);
+    const published = this.keys.filter((k) => k.state !== 'retired');
+    const results = await Promise.allSettled(published.map((k) => this.load(k)));
+    const keys: PublicSigningKey[] = [];
+    results.forEach((result, i) => {
+      const config = published[i]!;
+      if (result.status === 'fulfilled') keys.push(publicView(result.value));
+      else if (config.state === 'active') throw result.reason;
+      else {
+        this.logger?.error('SIGNING_KEY_UNAVAILABLE', {
+          keyId: config.keyId,
+          state: config.state,
+          errorCode: (result.reason as { details?: { kmsError?: string } })?.details?.kmsError ?? 'unknown',
+        });
+      }
+    });
+    return keys;
   }
 
   async activeKey(): Promise<PublicSigningKey> {

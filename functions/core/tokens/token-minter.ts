@@ -79,10 +79,19 @@ export interface WarmSummary {
   tenants: WarmTenantResult[];
 }
 
+const noop = (): void => {};
+
+/** The later-obtained of two tokens (either may be missing). */
+function newest(a: CachedToken | undefined, b: CachedToken | undefined): CachedToken | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return Date.parse(b.obtained_at) > Date.parse(a.obtained_at) ? b : a;
+}
+
 export class TokenMintingService implements TokenMinter {
   private readonly settings: MinterSettings;
   /** Single-flight per tenant inside this process. */
-  private readonly inflight = new Map<string, Promise<MintResult>>();
+  private readonly inflight = new Map<string, { promise: Promise<MintResult>; plain: boolean }>();
   /** The last token minted per tenant, kept to repair the store when a write failed. */
   private readonly lastMinted = new Map<string, CachedToken>();
 
@@ -95,17 +104,24 @@ export class TokenMintingService implements TokenMinter {
   }
 
   /**
-   * Concurrent calls for one tenant share one mint. `replaceBelowMs`: a stored token with less
-   * than this left is replaced even though readers could still use it (the warmer's threshold).
+   * Concurrent plain requests for one tenant share one mint. A request that needs something
+   * specific (forced, replacing a token Epic rejected, or the warmer's `replaceBelowMs`: replace a
+   * stored token with less than this left even though readers could still use it) never takes
+   * another request's answer: it waits for the running mint, then decides for itself.
    */
   private singleFlight(request: MintRequest, replaceBelowMs: number): Promise<MintResult> {
-    this.deps.tenants.get(request.tenant);
-    const running = this.inflight.get(request.tenant);
-    if (running) return running;
-    const promise = this.mintOnce(request, replaceBelowMs).finally(() =>
-      this.inflight.delete(request.tenant),
-    );
-    this.inflight.set(request.tenant, promise);
+    const { tenant } = request;
+    this.deps.tenants.get(tenant);
+    const plain = !request.force && request.rejectedTokenSha256 === undefined && replaceBelowMs === 0;
+    const running = this.inflight.get(tenant);
+    if (running && plain && running.plain) return running.promise;
+    const previous = running ? running.promise.then(noop, noop) : Promise.resolve();
+    const promise: Promise<MintResult> = previous
+      .then(() => this.mintOnce(request, replaceBelowMs))
+      .finally(() => {
+        if (this.inflight.get(tenant)?.promise === promise) this.inflight.delete(tenant);
+      });
+    this.inflight.set(tenant, { promise, plain });
     return promise;
   }
 
@@ -181,6 +197,23 @@ export class TokenMintingService implements TokenMinter {
     return msUntilExpiry(token, this.deps.clock.now()) < this.warmThresholdMs(token);
   }
 
+  /** Writes the store; a failure is logged and tolerated (the token stays in `lastMinted`). */
+  private async writeStore(token: CachedToken, successCode: string | undefined): Promise<boolean> {
+    try {
+      await this.deps.store.write(token);
+      if (successCode)
+        this.deps.logger.info(successCode, { tenant: token.tenant, expiresAt: token.expires_at });
+      return true;
+    } catch (error) {
+      this.deps.logger.error('TOKEN_CACHE_WRITE_FAILED', {
+        tenant: token.tenant,
+        errorCode: error instanceof AppError ? error.code : 'unknown',
+        errorName: (error as Error).name,
+      });
+      return false;
+    }
+  }
+
   private async readStore(tenant: string): Promise<CachedToken | undefined> {
     try {
       return await this.deps.store.read(tenant);
@@ -199,16 +232,19 @@ export class TokenMintingService implements TokenMinter {
     const { tenant } = request;
     const marginMs = Math.max(this.settings.safetyMarginSeconds * 1000, replaceBelowMs);
     const stored = await this.readStore(tenant);
-    const storedRejected =
-      stored !== undefined &&
+    // The newest token known: the store's, or this minter's own when writing it to the store failed.
+    const known = newest(stored, this.lastMinted.get(tenant));
+    const rejected =
+      known !== undefined &&
       request.rejectedTokenSha256 !== undefined &&
-      tokenSha256(stored.access_token) === request.rejectedTokenSha256;
+      tokenSha256(known.access_token) === request.rejectedTokenSha256;
 
-    if (stored && !storedRejected && !request.force && isUsable(stored, clock.now(), marginMs)) {
-      return { token: stored, minted: false };
+    if (known && !rejected && !request.force && isUsable(known, clock.now(), marginMs)) {
+      if (known !== stored) await this.writeStore(known, 'TOKEN_CACHE_REPAIRED');
+      return { token: known, minted: false };
     }
-    if (request.force && stored && !storedRejected) {
-      const ageMs = clock.now() - Date.parse(stored.obtained_at);
+    if (request.force && known && !rejected) {
+      const ageMs = clock.now() - Date.parse(known.obtained_at);
       const minMs = this.settings.forceMinIntervalSeconds * 1000;
       if (ageMs >= 0 && ageMs < minMs) {
         const retryAfterSeconds = Math.ceil((minMs - ageMs) / 1000);
@@ -248,16 +284,8 @@ export class TokenMintingService implements TokenMinter {
       expiresAt: token.expires_at,
       kid: token.kid,
     });
-    try {
-      await this.deps.store.write(token);
-    } catch (error) {
-      // The token is good: hand it out anyway. The next warmer run writes it again (repair).
-      logger.error('TOKEN_CACHE_WRITE_FAILED', {
-        tenant,
-        errorCode: error instanceof AppError ? error.code : 'unknown',
-        errorName: (error as Error).name,
-      });
-    }
+    // The token is good even if the write fails: it is handed out, and written again later (repair).
+    await this.writeStore(token, undefined);
     return { token, minted: true };
   }
 }

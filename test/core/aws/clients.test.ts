@@ -82,7 +82,7 @@ describe('AWS client factories', () => {
     expect(requests).toHaveLength(1);
   });
 
-  it('keep the default retry budget on a Lambda client built with overrides', async () => {
+  it('make a single attempt per Lambda invoke (not idempotent; throttling is handled by the caller), also with overrides', async () => {
     // Arrange
     const lambda = createLambdaClient(local('http://127.0.0.1:1'));
 
@@ -90,6 +90,6 @@ describe('AWS client factories', () => {
     const maxAttempts = await lambda.config.maxAttempts();
 
     // Assert
-    expect(maxAttempts).toBe(3);
+    expect(maxAttempts).toBe(1);
   });
 });

@@ -143,6 +143,46 @@ describe('TokenMintingService', () => {
       expect(logger.codes()).toContain('TOKEN_CACHE_WRITE_FAILED');
     });
 
+    it('after a failed store write, hands out the token it minted instead of minting again, and repairs the store', async () => {
+      const m = minter();
+      store.failWrites = new DependencyError('token_store_unavailable', 'Secrets Manager throttled');
+      const first = await m.mint({ tenant: 'a', force: false });
+      const second = await m.mint({ tenant: 'a', force: false });
+      store.failWrites = undefined;
+      const third = await m.mint({ tenant: 'a', force: false });
+
+      expect(epic.requests).toHaveLength(1);
+      expect(second).toEqual({ token: first.token, minted: false });
+      expect(third).toEqual({ token: first.token, minted: false });
+      expect(JSON.parse(store.data.get('a')!).access_token).toBe(first.token.access_token);
+      expect(logger.codes()).toContain('TOKEN_CACHE_REPAIRED');
+    });
+
+    it('never answers a request to replace a rejected token with the plain request it was racing', async () => {
+      const m = minter();
+      const current = await m.mint({ tenant: 'a', force: false });
+
+      const [plain, replacing] = await Promise.all([
+        m.mint({ tenant: 'a', force: false }), // finds the stored token usable
+        m.mint({ tenant: 'a', force: false, rejectedTokenSha256: tokenSha256(current.token.access_token) }),
+      ]);
+
+      expect(plain).toEqual({ token: current.token, minted: false });
+      expect(replacing.minted).toBe(true);
+      expect(replacing.token.access_token).not.toBe(current.token.access_token);
+    });
+
+    it('does not pass off a racing plain mint as a forced one', async () => {
+      const m = minter();
+      const [plain, forced] = await Promise.allSettled([
+        m.mint({ tenant: 'a', force: false }),
+        m.mint({ tenant: 'a', force: true }),
+      ]);
+      expect(plain).toMatchObject({ status: 'fulfilled', value: { minted: true } });
+      // The forced request saw a token minted moments ago: rate limited, never a silent "minted: false".
+      expect(forced).toMatchObject({ status: 'rejected', reason: { code: 'refresh_rate_limited' } });
+    });
+
     it('mints when the store cannot be read', async () => {
       store.failReads = new DependencyError('token_store_unavailable', 'unavailable');
       const result = await minter().mint({ tenant: 'a', force: false });

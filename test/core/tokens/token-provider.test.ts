@@ -6,6 +6,7 @@ import type {
   MintResult,
   TokenMinter,
 } from '../../../functions/core/tokens/types.js';
+import { tokenSha256 } from '../../../functions/core/tokens/types.js';
 import { FakeClock, MemoryLogger, MemoryTokenStore, RecordingMetrics } from '../../helpers/fakes.js';
 
 /** A minter that writes the store like the real one, and records its calls. */
@@ -92,7 +93,7 @@ describe('CachingTokenProvider', () => {
       provider.invalidate('a', first.token.access_token);
       const replaced = await provider.getToken('a');
       expect(replaced.token.access_token).not.toBe(first.token.access_token);
-      expect(minter.calls[1]!.rejectedTokenSha256).toBeDefined();
+      expect(minter.calls[1]!.rejectedTokenSha256).toBe(tokenSha256(first.token.access_token));
 
       provider.invalidate('a', first.token.access_token); // a late 401 for the old token
       const kept = await provider.getToken('a');
