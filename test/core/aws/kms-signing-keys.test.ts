@@ -17,6 +17,7 @@ import { thumbprint } from '../../../functions/core/keys/jwk.js';
 import { buildJwks } from '../../../functions/core/keys/jwks.js';
 import { signCompactJws } from '../../../functions/core/keys/jws.js';
 import type { KeyConfig, SigningAlg } from '../../../functions/core/keys/types.js';
+import { MemoryLogger } from '../../helpers/fakes.js';
 
 const REGION = 'us-east-1';
 const arnOf = (keyId: string) => `arn:aws:kms:${REGION}:111122223333:key/${keyId.replace(/\W/g, '')}`;
@@ -281,6 +282,38 @@ describe('KmsSigningKeys', () => {
       // Assert
       expect(second).toHaveLength(1);
       expect(mock.commandCalls(GetPublicKeyCommand)).toHaveLength(2);
+    });
+
+    it('keeps publishing the active key when the next key cannot be loaded, and logs it', async () => {
+      // Arrange: "new" is not in the fake KMS, so GetPublicKey answers NotFoundException
+      const { kms } = fakeKms({ cur: kmsKey('RS384') });
+      const logger = new MemoryLogger();
+      const keys = new KmsSigningKeys(
+        kms,
+        [
+          { keyId: 'cur', alg: 'RS384', state: 'active' },
+          { keyId: 'new', alg: 'ES384', state: 'next' },
+        ],
+        logger,
+      );
+
+      // Act
+      const jwks = await buildJwks(keys);
+
+      // Assert
+      expect(jwks.keys.map((k) => k.kid)).toEqual([(await keys.activeKey()).kid]);
+      expect(logger.entries).toEqual([
+        expect.objectContaining({ level: 'error', code: 'SIGNING_KEY_UNAVAILABLE' }),
+      ]);
+    });
+
+    it('fails the JWK Set when the active key cannot be loaded', async () => {
+      const { kms } = fakeKms({ new: kmsKey('ES384') });
+      const keys = new KmsSigningKeys(kms, [
+        { keyId: 'cur', alg: 'RS384', state: 'active' },
+        { keyId: 'new', alg: 'ES384', state: 'next' },
+      ]);
+      await expect(buildJwks(keys)).rejects.toMatchObject({ code: 'signing_unavailable' });
     });
 
     it('rejects a Sign answer that is not a DER ECDSA signature', async () => {
