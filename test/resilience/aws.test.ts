@@ -150,7 +150,7 @@ describe('resilience: KMS and Secrets Manager faults', () => {
       const row = matrixRow('sm-read-throttling');
       faults.get = 'ThrottlingException';
 
-      const res = await h.refresh({ tenant: TENANT }, h.newContainer());
+      const res = await h.refresh({ tenant: TENANT }, h.newContainer(h.newMinter()));
       faults.get = undefined;
 
       expect(res.status).toBe(row.status);
@@ -165,7 +165,7 @@ describe('resilience: KMS and Secrets Manager faults', () => {
       faults.get = 'InternalServiceError';
       faults.put = 'InternalServiceError';
 
-      const res = await h.refresh({ tenant: TENANT }, h.newContainer());
+      const res = await h.refresh({ tenant: TENANT }, h.newContainer(h.newMinter()));
       const failedWrites = writes();
       const epicTokenRequests = counts().epicTokenRequests;
       faults.get = undefined;
@@ -195,7 +195,7 @@ describe('resilience: KMS and Secrets Manager faults', () => {
       const row = matrixRow(id);
       secrets.set(SECRET_ID, value());
 
-      const res = await h.refresh({ tenant: TENANT }, h.newContainer());
+      const res = await h.refresh({ tenant: TENANT }, h.newContainer(h.newMinter()));
 
       expect(res.status).toBe(row.status);
       expect(res.body.refreshed).toBe(true);
@@ -212,11 +212,12 @@ describe('resilience: KMS and Secrets Manager faults', () => {
       const row = matrixRow('sm-write-fails-after-mint');
       secrets.set(SECRET_ID, '{}');
       faults.put = 'ThrottlingException';
+      const minter = h.newMinter();
 
-      const res = await h.refresh({ tenant: TENANT }, h.newContainer());
+      const res = await h.refresh({ tenant: TENANT }, h.newContainer(minter));
       faults.put = undefined;
       const storedAfterFailedWrite = secrets.get(SECRET_ID);
-      const warm = await h.runtime.minter.warm();
+      const warm = await minter.warm();
       const mintsBeforeNext = counts().epicTokenRequests;
       const next = await h.refresh({ tenant: TENANT }, h.newContainer());
 

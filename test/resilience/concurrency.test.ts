@@ -35,7 +35,7 @@ describe('resilience: concurrency', () => {
     const row = matrixRow('concurrency-200-one-mint');
     const store = { writes: 0 };
     logs = captureLogs();
-    h = await startHarness({ wrapStore: countingStore(store) }, { fhirRequestTimeoutMs: 10_000 });
+    h = await startHarness({ wrapStore: countingStore(store) });
     const containers: ReaderDependencies[] = Array.from({ length: 20 }, () => h!.newContainer());
     const body = findSlotsBody(Date.now(), 'sandbox');
 

@@ -4,7 +4,7 @@ import type { CachedToken } from '../../functions/core/tokens/types.js';
 import type { Fault } from '../../local/epic-simulator/index.js';
 import { captureLogs, expectNoSecrets, type LogCapture } from '../helpers/log-capture.js';
 import { matrixRow } from './matrix.js';
-import { expectUsableToken, findSlotsBody, type Harness, startHarness } from './support.js';
+import { expectUsableToken, findSlotsBody, type Harness, SLOW_ANSWER_MS, startHarness } from './support.js';
 
 /**
  * Epic's FHIR endpoints misbehave during `POST /epic/find-slots` (no provider, so each attempt is
@@ -41,7 +41,7 @@ describe('resilience: Epic FHIR faults during find-slots', () => {
   async function findSlotsUnder(fault: Fault) {
     const sim = h.runtime.simulator!;
     sim.setFault(TENANT, 'fhir', fault);
-    const res = await h.findSlots(findSlotsBody(Date.now(), TENANT));
+    const res = await h.findSlots(findSlotsBody(Date.now(), TENANT), undefined, { shortTimeout: true });
     sim.setFault(TENANT, 'fhir', undefined);
     return { res, stats: sim.stats(TENANT) };
   }
@@ -50,7 +50,7 @@ describe('resilience: Epic FHIR faults during find-slots', () => {
     ['fhir-403', { kind: 'status', status: 403 }],
     ['fhir-429', { kind: 'status', status: 429 }],
     ['fhir-500', { kind: 'status', status: 500 }],
-    ['fhir-timeout', { kind: 'slow', delayMs: 1_000 }],
+    ['fhir-timeout', { kind: 'slow', delayMs: SLOW_ANSWER_MS }],
     ['fhir-truncated-json', { kind: 'malformed' }],
     ['fhir-non-fhir-body', { kind: 'non-fhir' }],
   ] as Array<[string, Fault]>)('%s: exact answer, bounded attempts, cached token kept', async (id, fault) => {

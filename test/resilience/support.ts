@@ -7,10 +7,12 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { expect } from 'vitest';
 import type { Clock } from '../../functions/core/clock.js';
 import type { ReaderDependencies } from '../../functions/core/dependencies.js';
+import { createTokenUrlResolver } from '../../functions/core/epic/smart-configuration.js';
 import { DEFAULT_TOKEN_CLIENT_OPTIONS } from '../../functions/core/epic/token-client.js';
 import { parseCachedToken } from '../../functions/core/tokens/cached-token.js';
+import { type MinterSettings, TokenMintingService } from '../../functions/core/tokens/token-minter.js';
 import { CachingTokenProvider } from '../../functions/core/tokens/token-provider.js';
-import { type CachedToken, isUsable } from '../../functions/core/tokens/types.js';
+import { type CachedToken, isUsable, type TokenMinter } from '../../functions/core/tokens/types.js';
 import { createFindSlotsHandler } from '../../functions/find-slots/handler.js';
 import { createRefreshHandler } from '../../functions/refresh/handler.js';
 import { SEED_PATIENT_ID } from '../../local/epic-simulator/scheduling/seed.js';
@@ -23,7 +25,9 @@ import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from 
  * check knows what must never appear) and can make the token endpoint refuse connections, and a
  * sleep that records waits instead of waiting.
  */
-export const REQUEST_TIMEOUT_MS = 250;
+/** Client timeout for the timeout rows (the simulator answers those after SLOW_ANSWER_MS). */
+export const REQUEST_TIMEOUT_MS = 400;
+export const SLOW_ANSWER_MS = 2_000;
 export const SAFETY_MARGIN_MS = 60_000;
 
 type Handler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
@@ -45,9 +49,19 @@ export interface Harness {
   /** While true, token requests go to a closed loopback port (connection refused). */
   refuseTokenEndpoint: boolean;
   refresh(body: unknown, deps?: ReaderDependencies): Promise<Response>;
-  findSlots(body: unknown, deps?: ReaderDependencies): Promise<Response>;
-  /** A new reader container: its own memory cache, the same store and minter. */
-  newContainer(): ReaderDependencies;
+  /** `shortTimeout`: FHIR attempts time out after REQUEST_TIMEOUT_MS (default: the product's). */
+  findSlots(
+    body: unknown,
+    deps?: ReaderDependencies,
+    options?: { shortTimeout?: boolean },
+  ): Promise<Response>;
+  /** A new reader container: its own memory cache, the same store, the given minter. */
+  newContainer(minter?: TokenMinter): ReaderDependencies;
+  /**
+   * A new minter container (as after a Lambda cold start): it has minted nothing yet, and shares
+   * the runtime's store, keys and settings.
+   */
+  newMinter(): TokenMintingService;
   stored(tenant: string): Promise<CachedToken | undefined>;
   close(): Promise<void>;
 }
@@ -85,11 +99,7 @@ export async function invoke(
   };
 }
 
-export async function startHarness(
-  options: Partial<LocalRuntimeOptions> = {},
-  /** FHIR attempt timeout of the find-slots handler (short by default, so timeout rows are fast). */
-  { fhirRequestTimeoutMs = REQUEST_TIMEOUT_MS }: { fhirRequestTimeoutMs?: number } = {},
-): Promise<Harness> {
+export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
   const secrets = new Set<string>([SEED_PATIENT_ID]);
   const sleeps: number[] = [];
   let attempts = 0;
@@ -119,6 +129,11 @@ export async function startHarness(
     return response;
   }) as typeof fetch;
 
+  const minterSettings: Partial<MinterSettings> = {
+    forceMinIntervalSeconds: 0,
+    tokenClient: { ...DEFAULT_TOKEN_CLIENT_OPTIONS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+    ...options.minterSettings,
+  };
   const runtime = await createLocalRuntime({
     stateDir: await mkdtemp(join(tmpdir(), 'resilience-')),
     fetch: recordingFetch,
@@ -126,15 +141,12 @@ export async function startHarness(
       sleeps.push(ms);
     },
     ...options,
-    minterSettings: {
-      forceMinIntervalSeconds: 0,
-      tokenClient: { ...DEFAULT_TOKEN_CLIENT_OPTIONS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
-      ...options.minterSettings,
-    },
+    minterSettings,
   });
 
   const refreshHandlers = new WeakMap<ReaderDependencies, Handler>();
   const findHandlers = new WeakMap<ReaderDependencies, Handler>();
+  const shortFindHandlers = new WeakMap<ReaderDependencies, Handler>();
   const handlerFor = <T extends Handler>(
     map: WeakMap<ReaderDependencies, Handler>,
     deps: ReaderDependencies,
@@ -167,17 +179,42 @@ export async function startHarness(
       const handler = handlerFor(refreshHandlers, deps, () => createRefreshHandler(deps) as Handler);
       return remember(await invoke(handler, '/epic/oauth/refresh', body));
     },
-    async findSlots(body, deps = runtime.reader) {
-      const handler = handlerFor(
-        findHandlers,
-        deps,
-        () =>
-          createFindSlotsHandler(deps, { fhirPolicy: { requestTimeoutMs: fhirRequestTimeoutMs } }) as Handler,
-      );
+    async findSlots(body, deps = runtime.reader, { shortTimeout = false } = {}) {
+      const handler = shortTimeout
+        ? handlerFor(
+            shortFindHandlers,
+            deps,
+            () =>
+              createFindSlotsHandler(deps, {
+                fhirPolicy: { requestTimeoutMs: REQUEST_TIMEOUT_MS },
+              }) as Handler,
+          )
+        : handlerFor(findHandlers, deps, () => createFindSlotsHandler(deps) as Handler);
       return invoke(handler, '/epic/find-slots', body);
     },
-    newContainer() {
-      const { reader, store, minter } = runtime;
+    newMinter() {
+      const { reader, store, keys, tenants } = runtime;
+      return new TokenMintingService({
+        clientId: reader.clientId,
+        tenants,
+        store,
+        keys,
+        tokenUrls: createTokenUrlResolver({
+          fetch: reader.fetch,
+          clock: reader.clock,
+          logger: reader.logger,
+        }),
+        fetch: reader.fetch,
+        clock: reader.clock,
+        sleep: reader.sleep,
+        random: reader.random,
+        logger: reader.logger,
+        metrics: reader.metrics,
+        settings: minterSettings,
+      });
+    },
+    newContainer(minter = runtime.minter) {
+      const { reader, store } = runtime;
       return {
         ...reader,
         tokens: new CachingTokenProvider({

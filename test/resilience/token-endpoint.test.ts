@@ -4,7 +4,7 @@ import type { CachedToken } from '../../functions/core/tokens/types.js';
 import type { Fault } from '../../local/epic-simulator/index.js';
 import { captureLogs, expectNoSecrets, type LogCapture } from '../helpers/log-capture.js';
 import { matrixRow } from './matrix.js';
-import { expectUsableToken, type Harness, startHarness } from './support.js';
+import { expectUsableToken, type Harness, SLOW_ANSWER_MS, startHarness } from './support.js';
 
 /**
  * Epic's token endpoint misbehaves while a caller forces a refresh over a valid cached token: the
@@ -60,7 +60,7 @@ describe('resilience: Epic token endpoint faults', () => {
     ['token-invalid-client', { kind: 'oauth-error', error: 'invalid_client' }],
     ['token-unauthorized-client', { kind: 'oauth-error', error: 'unauthorized_client' }],
     ['token-malformed-200', { kind: 'malformed' }],
-    ['token-timeout', { kind: 'slow', delayMs: 1_000 }],
+    ['token-timeout', { kind: 'slow', delayMs: SLOW_ANSWER_MS }],
   ] as Array<[string, Fault]>)('%s: exact answer, bounded attempts, cached token kept', async (id, fault) => {
     const row = matrixRow(id);
 
