@@ -8,6 +8,8 @@ import { realSleep, systemClock } from '../../functions/core/clock.js';
 import { type TenantConfig, TenantRegistry } from '../../functions/core/config/tenants.js';
 import type { ReaderDependencies } from '../../functions/core/dependencies.js';
 import { createTokenUrlResolver } from '../../functions/core/epic/smart-configuration.js';
+import { tokenErrorHint } from '../../functions/core/epic/token-errors.js';
+import { appErrorFromJson, EpicTokenRejectedError } from '../../functions/core/errors/app-error.js';
 import { buildJwks } from '../../functions/core/keys/jwks.js';
 import { LocalSigningKeys } from '../../functions/core/keys/local-signing-keys.js';
 import { noopMetrics } from '../../functions/core/observability/powertools.js';
@@ -19,6 +21,7 @@ import {
 } from '../../functions/core/preflight/run-preflight.js';
 import { TokenMintingService } from '../../functions/core/tokens/token-minter.js';
 import { CachingTokenProvider } from '../../functions/core/tokens/token-provider.js';
+import type { TokenProvider } from '../../functions/core/tokens/types.js';
 import { createEpicSimulator, type EpicSimulator } from '../../local/epic-simulator/index.js';
 import { createSchedulingBackend } from '../../local/epic-simulator/scheduling/engine.js';
 import {
@@ -204,6 +207,28 @@ describe('preflight against the Epic sandbox simulator', () => {
       expect(token?.fix).toContain(`JWK Set URL ${jwksUrl} is registered for client id ${CLIENT_ID}`);
       expect(token?.fix).toMatch(/client sync/);
       expect(report.checks.slice(4).map((c) => c.status)).toEqual(['skip', 'skip', 'skip']);
+    });
+  });
+
+  describe('when the minter is invoked over Lambda and Epic refused the assertion', () => {
+    it('still gives the invalid_client fix for the rebuilt plain AppError', async () => {
+      // What LambdaTokenMinter throws: the wire form rebuilt, no EpicTokenRejectedError class.
+      const rebuilt = appErrorFromJson(
+        new EpicTokenRejectedError('ready', 'invalid_client', tokenErrorHint('invalid_client')).toJSON(),
+      )!;
+      const failing: TokenProvider = {
+        getToken: () => Promise.reject(rebuilt),
+        forceRefresh: () => Promise.reject(rebuilt),
+        invalidate: () => {},
+      };
+
+      const report = await runPreflight('ready', { ...deps, reader: { ...deps.reader, tokens: failing } });
+
+      const token = byName(report, 'token');
+      expect(rebuilt).not.toBeInstanceOf(EpicTokenRejectedError);
+      expect(token?.status).toBe('fail');
+      expect(token?.message).toBe('Epic refused our client assertion (invalid_client).');
+      expect(token?.fix).toContain(`JWK Set URL ${jwksUrl} is registered for client id ${CLIENT_ID}`);
     });
   });
 

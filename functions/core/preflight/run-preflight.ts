@@ -2,7 +2,7 @@ import type { TenantConfig } from '../config/tenants.js';
 import type { ReaderDependencies } from '../dependencies.js';
 import { FhirClient, type FhirResource } from '../epic/fhir-client.js';
 import type { TokenUrlResolver } from '../epic/smart-configuration.js';
-import { AppError, EpicTokenRejectedError } from '../errors/app-error.js';
+import { AppError } from '../errors/app-error.js';
 import { fetchText } from '../http/retry.js';
 import { findAppointments } from '../scheduling/find-appointments.js';
 import { readFindBundle } from '../scheduling/normalize.js';
@@ -206,7 +206,15 @@ async function tokenCheck(tenant: TenantConfig, deps: PreflightDependencies): Pr
     const how = provided.refreshed ? 'obtained from Epic now' : `cached (source: ${provided.source})`;
     return pass(name, `Access token ${how}; valid until ${provided.token.expires_at}.`);
   } catch (error) {
-    if (error instanceof EpicTokenRejectedError && error.epicError === 'invalid_client') {
+    // Matched by code and details, not by class: across the minter's Lambda invoke the error
+    // arrives rebuilt as a plain AppError (appErrorFromJson).
+    const epicError =
+      error instanceof AppError &&
+      error.code === 'epic_token_rejected' &&
+      typeof error.details.epicError === 'string'
+        ? error.details.epicError
+        : undefined;
+    if (epicError === 'invalid_client') {
       return check(
         name,
         'fail',
@@ -216,7 +224,7 @@ async function tokenCheck(tenant: TenantConfig, deps: PreflightDependencies): Pr
           'for the client sync (this can take hours) before trying again.',
       );
     }
-    if (error instanceof EpicTokenRejectedError && error.epicError === 'unauthorized_client') {
+    if (epicError === 'unauthorized_client') {
       return check(
         name,
         'fail',
@@ -224,12 +232,13 @@ async function tokenCheck(tenant: TenantConfig, deps: PreflightDependencies): Pr
         `Map the backend client id ${clientId} to an Epic (background) user in this organization's Epic.`,
       );
     }
-    if (error instanceof EpicTokenRejectedError) {
+    if (epicError !== undefined && error instanceof AppError) {
+      const hint = error.details.hint;
       return check(
         name,
         'fail',
-        `Epic refused the token request (${error.epicError}).`,
-        String(error.details.hint ?? 'Check the app registration for this client id.'),
+        `Epic refused the token request (${epicError}).`,
+        typeof hint === 'string' ? hint : 'Check the app registration for this client id.',
       );
     }
     return check(
