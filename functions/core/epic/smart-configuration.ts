@@ -46,7 +46,7 @@ export function createTokenUrlResolver(deps: {
         deps.fetch,
         url,
         { headers: { Accept: 'application/json' } },
-        deps.timeoutMs ?? 5_000,
+        deps.timeoutMs ?? 3_000,
       );
     } catch (error) {
       if (error instanceof TimeoutError) {

@@ -5,6 +5,7 @@ import {
   networkErrorName,
   nextDelayMs,
   parseRetryAfterMs,
+  ResponseTooLargeError,
   type RetryPolicy,
   TimeoutError,
 } from '../http/retry.js';
@@ -42,8 +43,12 @@ export interface TokenClientOptions {
 export const DEFAULT_TOKEN_CLIENT_OPTIONS: TokenClientOptions = {
   requestTimeoutMs: 5_000,
   retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 2_000 },
-  budgetMs: 12_000,
+  // With discovery (<= 3 s) this stays inside the readers' 15 s minter invoke timeout.
+  budgetMs: 10_000,
 };
+
+/** A retry is started only when at least this much of the budget is left for it. */
+const MIN_ATTEMPT_MS = 1_000;
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -104,6 +109,7 @@ async function attemptOnce(
   request: TokenRequest,
   deps: TokenClientDependencies,
   options: TokenClientOptions,
+  timeoutMs: number,
 ): Promise<Attempt> {
   const { assertion, kid } = await createClientAssertion(deps.keys, {
     clientId: deps.clientId,
@@ -127,15 +133,22 @@ async function attemptOnce(
         headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
         body: form.toString(),
       },
-      options.requestTimeoutMs,
+      timeoutMs,
     );
   } catch (error) {
+    if (error instanceof ResponseTooLargeError) {
+      throw new EpicUnavailableError(
+        'epic_bad_response',
+        `Epic's token endpoint for tenant "${request.tenant}" answered with a body over ${error.maxBytes} bytes.`,
+        { details: { tenant: request.tenant, problem: 'response too large' } },
+      );
+    }
     const reason = networkErrorName(error);
     const final =
       error instanceof TimeoutError
         ? new EpicTimeoutError(`the token request for tenant "${request.tenant}"`, {
             tenant: request.tenant,
-            timeoutMs: options.requestTimeoutMs,
+            timeoutMs,
           })
         : new EpicUnavailableError(
             'epic_unavailable',
@@ -195,7 +208,9 @@ export async function requestAccessToken(
 ): Promise<CachedToken> {
   const deadlineMs = deps.clock.now() + options.budgetMs;
   for (let attempt = 1; ; attempt++) {
-    const result = await attemptOnce(request, deps, options);
+    // Never let one attempt run past the budget: the minter's caller is waiting on it.
+    const timeoutMs = Math.max(1, Math.min(options.requestTimeoutMs, deadlineMs - deps.clock.now()));
+    const result = await attemptOnce(request, deps, options, timeoutMs);
     if (result.kind === 'token') {
       deps.logger.info('EPIC_TOKEN_OBTAINED', {
         tenant: request.tenant,
@@ -212,6 +227,7 @@ export async function requestAccessToken(
       nowMs: deps.clock.now(),
       deadlineMs,
       retryAfterMs: result.retryAfterMs,
+      minAttemptMs: MIN_ATTEMPT_MS,
     });
     deps.logger.warn('EPIC_TOKEN_ATTEMPT_FAILED', {
       tenant: request.tenant,

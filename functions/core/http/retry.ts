@@ -56,21 +56,57 @@ export class TimeoutError extends Error {
   }
 }
 
+/** An answer larger than the caller allows; reading stopped there, so memory stays bounded. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`the response body is larger than ${maxBytes} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+/** Bodies larger than this are refused (a $find Bundle for a month of slots is far smaller). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+async function readBounded(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body?.cancel();
+    throw new ResponseTooLargeError(maxBytes);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new ResponseTooLargeError(maxBytes);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
- * fetch with a per-request timeout that also covers reading the body. Resolves to the status,
- * headers and body text; rejects with TimeoutError on timeout, or the network error otherwise.
+ * fetch with a per-request timeout that also covers reading the body, and a cap on the body size.
+ * Resolves to the status, headers and body text; rejects with TimeoutError on timeout,
+ * ResponseTooLargeError past `maxBytes`, or the network error otherwise.
  */
 export async function fetchText(
   fetchFn: typeof fetch,
   url: string,
   init: RequestInit,
   timeoutMs: number,
+  maxBytes = DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<{ status: number; headers: Headers; text: string }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TimeoutError(timeoutMs)), timeoutMs);
   try {
     const response = await fetchFn(url, { ...init, signal: controller.signal });
-    const text = await response.text();
+    const text = await readBounded(response, maxBytes);
     return { status: response.status, headers: response.headers, text };
   } catch (error) {
     if (controller.signal.aborted) throw new TimeoutError(timeoutMs);
@@ -83,6 +119,7 @@ export async function fetchText(
 /** A short, safe description of a network error (no URLs with secrets exist here, but no bodies either). */
 export function networkErrorName(error: unknown): string {
   if (error instanceof TimeoutError) return 'timeout';
+  if (error instanceof ResponseTooLargeError) return 'response_too_large';
   const cause = (error as { cause?: { code?: unknown } })?.cause;
   if (cause && typeof cause.code === 'string') return cause.code;
   return error instanceof Error ? error.name : 'unknown';

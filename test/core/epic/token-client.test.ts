@@ -131,6 +131,15 @@ describe('requestAccessToken', () => {
     );
   });
 
+  it('refuses an oversized 200 body as epic_bad_response without reading it all', async () => {
+    const epic = scriptedTokenEndpoint([{ status: 200, body: 'x'.repeat(5 * 1024 * 1024) }]);
+    const error = await requestAccessToken({ tenant: 't1', tokenUrl: TOKEN_URL }, deps(epic.fetchFn)).catch(
+      (e) => e,
+    );
+    expect(error.code).toBe('epic_bad_response');
+    expect(epic.requests).toHaveLength(1);
+  });
+
   describe('when Epic answers an OAuth error', () => {
     it.each([
       ['invalid_client', /JWK Set URL/],
@@ -203,6 +212,19 @@ describe('requestAccessToken', () => {
       );
       expect(error.code).toBe('epic_unavailable');
       expect(error.details.reason).toBe('ECONNREFUSED');
+    });
+
+    it('caps each attempt at what is left of the budget and starts no attempt without time for it', async () => {
+      const epic = scriptedTokenEndpoint(['hang', 'hang', 'hang']);
+      const error = await requestAccessToken({ tenant: 't1', tokenUrl: TOKEN_URL }, deps(epic.fetchFn), {
+        requestTimeoutMs: 60_000,
+        retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+        budgetMs: 300,
+      }).catch((e) => e);
+      expect(error.code).toBe('epic_timeout');
+      // One attempt, cut at the 300 ms budget (the test would time out at the 60 s request timeout);
+      // no retry is started with less than a second left.
+      expect(epic.requests).toHaveLength(1);
     });
 
     it('times out a hanging request and reports epic_timeout', async () => {
