@@ -39,7 +39,7 @@ describe('npm run preflight (the CLI) on the embedded sandbox', () => {
     const { code, stdout } = await cli(['--tenant', 'sandbox-pbs'], { STATE_DIR: stateDir });
 
     expect(stdout).toContain('Preflight for tenant "sandbox-pbs"');
-    expect(stdout).toMatch(/^PASS {4}token {2,}Access token/m);
+    expect(stdout).toMatch(/^PASS {4}token {2,}Epic issued an access token/m);
     expect(stdout).toMatch(/^PASS {4}practitioner-hint/m);
     expect(stdout).toContain('OK: 9 passed, 0 warning(s), 0 failed, 0 skipped.');
     expect(code).toBe(0);

@@ -130,6 +130,8 @@ beforeAll(async () => {
     tenant('key-unknown', 'key-unknown'),
     tenant('unmapped', 'unmapped'),
     tenant('forbidden', 'forbidden'),
+    // Holds a still-valid token from before our key changed; the organization knows only the old key.
+    tenant('rotated', 'key-unknown'),
     tenant('unmapped-code', 'ready', { serviceTypes: [{ code: '99999', display: 'Unknown' }] }),
     tenant('no-templates', 'ready', {
       serviceTypes: [{ code: SEED_SERVICE_TYPES.sportsPhysicalNoTemplates }],
@@ -192,6 +194,9 @@ describe('preflight against the Epic sandbox simulator', () => {
       expect(byName(report, 'find:95014')?.message).toMatch(
         /found \d+ open slot\(s\) for service type 95014/,
       );
+      expect(byName(report, 'token')?.message).toMatch(
+        /^Epic issued an access token for our client assertion now/,
+      );
       expect(report.checks.every((c) => c.fix === null)).toBe(true);
     });
   });
@@ -229,6 +234,41 @@ describe('preflight against the Epic sandbox simulator', () => {
       expect(token?.status).toBe('fail');
       expect(token?.message).toBe('Epic refused our client assertion (invalid_client).');
       expect(token?.fix).toContain(`JWK Set URL ${jwksUrl} is registered for client id ${CLIENT_ID}`);
+    });
+  });
+
+  describe('when a valid token is cached but Epic no longer accepts our assertion', () => {
+    it('fails the token check: it mints now instead of trusting the cached token', async () => {
+      const now = systemClock.now();
+      await store.write({
+        tenant: 'rotated',
+        access_token: 'minted-with-the-previous-key',
+        token_type: 'Bearer',
+        expires_in: 3600,
+        obtained_at: new Date(now - 600_000).toISOString(),
+        expires_at: new Date(now + 3_000_000).toISOString(),
+      });
+
+      const report = await runPreflight('rotated', deps);
+
+      const token = byName(report, 'token');
+      expect(token?.status).toBe('fail');
+      expect(token?.message).toContain('invalid_client');
+      expect(report.ok).toBe(false);
+    });
+  });
+
+  describe('when a token was minted moments ago', () => {
+    it('passes the token check without minting again, saying the recent mint proves the assertion', async () => {
+      await runPreflight('ready', deps);
+      const issued = simulator.stats('ready').tokensIssued;
+
+      const report = await runPreflight('ready', deps);
+
+      const token = byName(report, 'token');
+      expect(token?.status).toBe('pass');
+      expect(token?.message).toMatch(/moments ago .*proves Epic accepts the assertion/);
+      expect(simulator.stats('ready').tokensIssued).toBe(issued);
     });
   });
 

@@ -19,8 +19,8 @@ import type { FindSlotsRequest } from '../scheduling/validate-request.js';
 /**
  * Per-tenant preflight (API.md, `POST /epic/preflight`; `npm run preflight -- --tenant <id>`):
  * checks every step of a health system's Epic setup and, for each step not passing, says what an
- * Epic analyst has to do. Read-only towards Epic: it obtains a token, searches practitioners and
- * calls `$find` (which books nothing). Never logs or returns a token.
+ * Epic analyst has to do. Read-only towards Epic: it mints a token (forced, so Epic judges our
+ * assertion now), searches practitioners and calls `$find` (which books nothing). Never logs or returns a token.
  */
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -202,10 +202,21 @@ async function tokenCheck(tenant: TenantConfig, deps: PreflightDependencies): Pr
   const name = PREFLIGHT_CHECK.token;
   const clientId = deps.reader.clientId;
   try {
-    const provided = await deps.reader.tokens.getToken(tenant.id);
-    const how = provided.refreshed ? 'obtained from Epic now' : `cached (source: ${provided.source})`;
-    return pass(name, `Access token ${how}; valid until ${provided.token.expires_at}.`);
+    // Forced: a cached token proves only that Epic accepted an assertion once (e.g. before a key
+    // promotion the organization has not seen); a fresh mint proves it accepts ours now.
+    const provided = await deps.reader.tokens.forceRefresh(tenant.id);
+    return pass(
+      name,
+      `Epic issued an access token for our client assertion now; valid until ${provided.token.expires_at}.`,
+    );
   } catch (error) {
+    if (error instanceof AppError && error.code === 'refresh_rate_limited') {
+      return pass(
+        name,
+        'Epic issued an access token for our client assertion moments ago (forced refreshes are rate ' +
+          'limited, so none was minted again); that proves Epic accepts the assertion.',
+      );
+    }
     // Matched by code and details, not by class: across the minter's Lambda invoke the error
     // arrives rebuilt as a plain AppError (appErrorFromJson).
     const epicError =
