@@ -1,6 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock, Sleep } from '../clock.js';
 import { AppError, DependencyError } from '../errors/app-error.js';
+import { backoffDelayMs, type RetryPolicy } from '../http/retry.js';
 import type { AppLogger } from '../observability/powertools.js';
 import { decodeMintResponse, type MinterEvent } from '../tokens/minter-protocol.js';
 import {
@@ -29,6 +30,9 @@ export interface LambdaTokenMinterOptions {
   maxThrottleRetries?: number;
 }
 
+/** Waits between throttled invokes: full jitter, 200 ms doubling up to 1.6 s (about 5 s in all). */
+const THROTTLE_RETRY: RetryPolicy = { maxAttempts: 7, baseDelayMs: 200, maxDelayMs: 1_600 };
+
 const errorName = (e: unknown): string => (e as { name?: string })?.name ?? 'Error';
 
 export class LambdaTokenMinter implements TokenMinter {
@@ -36,7 +40,7 @@ export class LambdaTokenMinter implements TokenMinter {
 
   async mint(request: MintRequest): Promise<MintResult> {
     const { client, functionName, logger } = this.options;
-    const maxRetries = this.options.maxThrottleRetries ?? 6;
+    const maxRetries = this.options.maxThrottleRetries ?? THROTTLE_RETRY.maxAttempts - 1;
     const payload: MinterEvent = { action: 'mint', ...request };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -71,7 +75,7 @@ export class LambdaTokenMinter implements TokenMinter {
           );
         }
         // Another mint is running: it will write the store. Wait, then look there first.
-        await this.options.sleep(100 + Math.floor(this.options.random() * 200 * (attempt + 1)));
+        await this.options.sleep(backoffDelayMs(attempt + 1, THROTTLE_RETRY, this.options.random));
         if (!request.force) {
           const stored = await this.options.store.read(request.tenant).catch(() => undefined);
           const rejected =
