@@ -33,6 +33,7 @@ function runLoad<T>(job: LoadJob): Promise<T> {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-client.ts')], {
       env: { ...process.env, LOAD_JOB: JSON.stringify(job), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root,
     });
     let out = '';
     let err = '';
@@ -84,6 +85,7 @@ function startSimulator(jwksUrl: string, clientId: string) {
       NODE_OPTIONS: '',
     },
     stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: root,
   });
   const ready = new Promise<Record<string, SimulatorEndpoints>>((resolve, reject) => {
     let out = '';
