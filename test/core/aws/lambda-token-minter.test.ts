@@ -1,4 +1,4 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LambdaTokenMinter } from '../../../functions/core/aws/lambda-token-minter.js';
@@ -6,7 +6,8 @@ import type { CachedToken } from '../../../functions/core/tokens/types.js';
 import { FakeClock, MemoryLogger, MemoryTokenStore } from '../../helpers/fakes.js';
 
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
-const payload = (value: unknown) => ({ StatusCode: 200, Payload: Buffer.from(JSON.stringify(value)) });
+const blob = (text: string) => Buffer.from(text) as unknown as InvokeCommandOutput['Payload'];
+const payload = (value: unknown) => ({ StatusCode: 200, Payload: blob(JSON.stringify(value)) });
 
 function token(clock: FakeClock, access = 'access-token-abcdefghijklmnop'): CachedToken {
   return {
@@ -64,18 +65,16 @@ describe('LambdaTokenMinter (readers invoking the minter Lambda)', () => {
   });
 
   it('rethrows the minter error with its code (e.g. epic_token_rejected)', async () => {
-    lambda
-      .on(InvokeCommand)
-      .resolves(
-        payload({
-          ok: false,
-          error: {
-            error: 'epic_token_rejected',
-            message: 'refused',
-            details: { epicError: 'invalid_client' },
-          },
-        }),
-      );
+    lambda.on(InvokeCommand).resolves(
+      payload({
+        ok: false,
+        error: {
+          error: 'epic_token_rejected',
+          message: 'refused',
+          details: { epicError: 'invalid_client' },
+        },
+      }),
+    );
     await expect(minter().mint({ tenant: 'a', force: false })).rejects.toMatchObject({
       code: 'epic_token_rejected',
       details: { epicError: 'invalid_client' },
@@ -83,9 +82,7 @@ describe('LambdaTokenMinter (readers invoking the minter Lambda)', () => {
   });
 
   it('turns a crashed minter (FunctionError) into token_unavailable', async () => {
-    lambda
-      .on(InvokeCommand)
-      .resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from('{}') });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: blob('{}') });
     await expect(minter().mint({ tenant: 'a', force: false })).rejects.toMatchObject({
       code: 'token_unavailable',
     });
