@@ -9,7 +9,12 @@ import { type TenantConfig, TenantRegistry } from '../../functions/core/config/t
 import type { ReaderDependencies } from '../../functions/core/dependencies.js';
 import { createTokenUrlResolver } from '../../functions/core/epic/smart-configuration.js';
 import { tokenErrorHint } from '../../functions/core/epic/token-errors.js';
-import { appErrorFromJson, EpicTokenRejectedError } from '../../functions/core/errors/app-error.js';
+import {
+  appErrorFromJson,
+  DependencyError,
+  EpicTokenRejectedError,
+  EpicUnavailableError,
+} from '../../functions/core/errors/app-error.js';
 import { buildJwks } from '../../functions/core/keys/jwks.js';
 import { LocalSigningKeys } from '../../functions/core/keys/local-signing-keys.js';
 import { noopMetrics } from '../../functions/core/observability/powertools.js';
@@ -269,6 +274,54 @@ describe('preflight against the Epic sandbox simulator', () => {
       expect(token?.status).toBe('pass');
       expect(token?.message).toMatch(/moments ago .*proves Epic accepts the assertion/);
       expect(simulator.stats('ready').tokensIssued).toBe(issued);
+    });
+  });
+
+  describe('when one of our AWS dependencies fails', () => {
+    const KMS_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/0d5c1b7e-secret-key-id';
+    const SECRET = 'epic/tokens/ready-secret-name';
+
+    it('reports the code and a generic sentence, never the message naming a key or secret', async () => {
+      const tokens: TokenProvider = {
+        getToken: () =>
+          Promise.reject(new DependencyError('token_store_unavailable', `Cannot read ${SECRET}`)),
+        forceRefresh: () =>
+          Promise.reject(new DependencyError('token_store_unavailable', `Cannot read ${SECRET}`)),
+        invalidate: () => {},
+      };
+
+      const report = await runPreflight('ready', {
+        ...deps,
+        reader: { ...deps.reader, tokens },
+        activeKid: () => Promise.reject(new DependencyError('signing_unavailable', `KMS refused ${KMS_KEY}`)),
+      });
+
+      expect(byName(report, 'jwks')?.message).toBe(
+        'Could not read our active signing key: signing_unavailable: a dependency of this service failed; the details are in our logs, not in this report.',
+      );
+      expect(byName(report, 'token')?.message).toContain(
+        'token_store_unavailable: a dependency of this service failed',
+      );
+      expect(JSON.stringify(report)).not.toContain(KMS_KEY);
+      expect(JSON.stringify(report)).not.toContain(SECRET);
+    });
+
+    it('still explains an Epic-facing failure with its message', async () => {
+      const unavailable = new EpicUnavailableError(
+        'epic_unavailable',
+        'Epic answered the token request for tenant "ready" with HTTP 503 after 3 attempt(s); retry later.',
+      );
+      const tokens: TokenProvider = {
+        getToken: () => Promise.reject(unavailable),
+        forceRefresh: () => Promise.reject(unavailable),
+        invalidate: () => {},
+      };
+
+      const report = await runPreflight('ready', { ...deps, reader: { ...deps.reader, tokens } });
+
+      expect(byName(report, 'token')?.message).toBe(
+        `No access token could be obtained: ${unavailable.message}`,
+      );
     });
   });
 

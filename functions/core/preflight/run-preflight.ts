@@ -3,6 +3,7 @@ import type { ReaderDependencies } from '../dependencies.js';
 import { FhirClient, type FhirResource } from '../epic/fhir-client.js';
 import type { TokenUrlResolver } from '../epic/smart-configuration.js';
 import { AppError } from '../errors/app-error.js';
+import { HTTP_STATUS_BY_CODE } from '../errors/http-status.js';
 import { fetchText } from '../http/retry.js';
 import { findAppointments } from '../scheduling/find-appointments.js';
 import { readFindBundle } from '../scheduling/normalize.js';
@@ -84,8 +85,28 @@ const check = (name: string, status: CheckStatus, message: string, fix: string):
   fix,
 });
 
+/** 5xx codes about Epic whose messages explain what Epic did; safe and useful in the report. */
+const EXPLAINED_5XX_CODES: ReadonlySet<string> = new Set([
+  'epic_token_rejected',
+  'epic_api_not_enabled',
+  'epic_timeout',
+  'epic_unavailable',
+  'epic_rate_limited',
+  'epic_discovery_failed',
+  'epic_bad_response',
+  'token_unavailable',
+]);
+
+/**
+ * The error as the report may show it. The report is a 200 body, so other 5xx messages (our AWS
+ * dependencies: they can name secrets or KMS key ids) are replaced by the code and a generic sentence.
+ */
 function errorText(error: unknown): string {
-  if (error instanceof AppError) return error.message;
+  if (error instanceof AppError) {
+    const status = HTTP_STATUS_BY_CODE[error.code] ?? 500;
+    if (status < 500 || EXPLAINED_5XX_CODES.has(error.code)) return error.message;
+    return `${error.code}: a dependency of this service failed; the details are in our logs, not in this report.`;
+  }
   return `unexpected ${error instanceof Error ? error.name : 'error'}`;
 }
 
