@@ -1,5 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Stage } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,6 +31,9 @@ export type FunctionName = keyof typeof FUNCTION_ENTRIES;
 /** Lambda's limit on the total size of a function's environment variables. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
+/** The tenants file's name inside each bundle that reads tenants (TENANTS_FILE). */
+export const BUNDLED_TENANTS_FILE = 'tenants.json';
+
 export interface EpicIntegrationStackProps extends StackProps {
   config: ValidatedEnvironmentConfig;
   /** Both environments' Epic client ids (the integration page and preflight show both). */
@@ -47,6 +51,11 @@ export class EpicIntegrationStack extends Stack {
   readonly signingKeys: SigningKeys;
   readonly tokenCache: TokenCache;
   readonly api: EpicApi;
+  /**
+   * The validated tenants file this stack wrote into the cloud assembly directory and ships in the
+   * bundle of every function that reads tenants (absolute path).
+   */
+  readonly tenantsFilePath: string;
   /** The token warmer schedule; undefined while the environment has no tenant. */
   readonly warmerRule?: events.Rule;
   readonly monitoring: Monitoring;
@@ -62,11 +71,25 @@ export class EpicIntegrationStack extends Stack {
     this.signingKeys = new SigningKeys(this, 'SigningKeys', { envName: env, keys: config.signingKeys });
     this.tokenCache = new TokenCache(this, 'TokenCache', { envName: env, tenantIds, key: keys.tokenCache });
 
+    // The tenants travel inside the bundles, not in the environment: Lambda caps a function's
+    // environment at 4 KB (about five tenants), a file in the bundle has no such limit. The stack
+    // writes the validated file into its cloud assembly directory (Stage.outdir: `cdk.out` for the
+    // CLI, the App's outdir or a fresh temporary directory in tests), before the functions are
+    // bundled; each tenant-reading function copies it in as `tenants.json` (HouseFunction
+    // `bundledFiles`) and reads it at init (TENANTS_FILE, relative to LAMBDA_TASK_ROOT).
+    // A tenants change changes the bundles' asset hashes, so a deploy updates those functions.
+    const stage = Stage.of(this);
+    if (!stage) throw new ConfigError(`stack ${id}`, ['(root): must be created inside a CDK App or Stage']);
+    mkdirSync(stage.outdir, { recursive: true });
+    this.tenantsFilePath = join(stage.outdir, `${this.artifactId}.tenants.json`);
+    writeFileSync(this.tenantsFilePath, `${JSON.stringify(config.tenants, null, 2)}\n`);
+    const tenantsFile = { TENANTS_FILE: BUNDLED_TENANTS_FILE };
+    const bundledTenants = { [BUNDLED_TENANTS_FILE]: this.tenantsFilePath };
+
     const publicBaseUrl = config.customDomain ? `https://${config.customDomain.domainName}` : undefined;
     const common: Record<string, string> = {
       EPIC_CLIENT_ID: config.epicClientId,
       EPIC_ENVIRONMENT: env,
-      TENANTS_JSON: JSON.stringify(config.tenants),
       POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: config.logLevel,
@@ -83,7 +106,12 @@ export class EpicIntegrationStack extends Stack {
       name: FunctionName,
       description: string,
       environment: Record<string, string>,
-      extra: { timeout?: Duration; memorySize?: number; reservedConcurrentExecutions?: number } = {},
+      extra: {
+        timeout?: Duration;
+        memorySize?: number;
+        reservedConcurrentExecutions?: number;
+        bundledFiles?: Record<string, string>;
+      } = {},
     ) => {
       checkEnvironmentSize(name, environment, config);
       return new HouseFunction(this, name, {
@@ -102,13 +130,14 @@ export class EpicIntegrationStack extends Stack {
       'token minter and warmer, the only signer and token writer',
       {
         ...common,
+        ...tenantsFile,
         ...tokenPrefix,
         SIGNING_KEYS_JSON: signingKeysJson,
         FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(config.forceRefreshMinIntervalSeconds),
       },
       // One at a time across the fleet: single-flight minting (ARCHITECTURE.md, decision 3). A warm
       // run visits every tenant, hence the longer timeout.
-      { timeout: Duration.seconds(60), reservedConcurrentExecutions: 1 },
+      { timeout: Duration.seconds(60), reservedConcurrentExecutions: 1, bundledFiles: bundledTenants },
     );
     const minterName = { MINTER_FUNCTION_NAME: tokenMinter.function.functionName };
     const jwks = make(
@@ -124,20 +153,27 @@ export class EpicIntegrationStack extends Stack {
     const refresh = make(
       'refresh',
       'token refresh (POST /epic/oauth/refresh)',
-      { ...common, ...tokenPrefix, ...minterName },
-      { timeout: Duration.seconds(28) },
+      { ...common, ...tenantsFile, ...tokenPrefix, ...minterName },
+      { timeout: Duration.seconds(28), bundledFiles: bundledTenants },
     );
     const findSlots = make(
       'findSlots',
       'find slots (POST /epic/find-slots)',
-      { ...common, ...tokenPrefix, ...minterName },
-      { timeout: Duration.seconds(28) },
+      { ...common, ...tenantsFile, ...tokenPrefix, ...minterName },
+      { timeout: Duration.seconds(28), bundledFiles: bundledTenants },
     );
     const preflight = make(
       'preflight',
       'Epic setup preflight (POST /epic/preflight)',
-      { ...common, ...tokenPrefix, ...minterName, ...clientIds, SIGNING_KEYS_JSON: signingKeysJson },
-      { timeout: Duration.seconds(28) },
+      {
+        ...common,
+        ...tenantsFile,
+        ...tokenPrefix,
+        ...minterName,
+        ...clientIds,
+        SIGNING_KEYS_JSON: signingKeysJson,
+      },
+      { timeout: Duration.seconds(28), bundledFiles: bundledTenants },
     );
     const integrationPage = make(
       'integrationPage',
@@ -280,9 +316,10 @@ export class EpicIntegrationStack extends Stack {
 }
 
 /**
- * Lambda caps a function's environment at 4 KB. TENANTS_JSON grows with every tenant, so fail at
- * synth, naming the field, rather than at deploy. Key ARNs and names are tokens here; they are
- * counted at their real maximum length.
+ * Lambda caps a function's environment at 4 KB. The tenants are not in the environment (they ship
+ * in the bundle), so what grows is SIGNING_KEYS_JSON, one entry per configured key including retired
+ * ones. Fail at synth, naming the largest variables, rather than at deploy. Key ARNs and the minter's
+ * name are tokens here; they are counted at their real maximum length.
  */
 function checkEnvironmentSize(
   name: string,
@@ -290,18 +327,22 @@ function checkEnvironmentSize(
   config: ValidatedEnvironmentConfig,
 ): void {
   const ARN_LENGTH = 100;
-  let bytes = 0;
-  for (const [k, v] of Object.entries(environment)) {
-    bytes += Buffer.byteLength(k);
-    if (k === 'SIGNING_KEYS_JSON') bytes += (60 + ARN_LENGTH) * config.signingKeys.length;
-    else if (k === 'MINTER_FUNCTION_NAME') bytes += 64;
-    else bytes += Buffer.byteLength(v);
-  }
+  const sizes = Object.entries(environment).map(([k, v]): [string, number] => {
+    if (k === 'SIGNING_KEYS_JSON') return [k, (60 + ARN_LENGTH) * config.signingKeys.length];
+    if (k === 'MINTER_FUNCTION_NAME') return [k, 64];
+    return [k, Buffer.byteLength(v)];
+  });
+  const bytes = sizes.reduce((sum, [k, size]) => sum + Buffer.byteLength(k) + size, 0);
   if (bytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+    const largest = sizes
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([k, size]) => `${k} ~${size} bytes`)
+      .join(', ');
     throw new ConfigError(`function ${name}`, [
-      `tenants: the environment of ${name} would be about ${bytes} bytes, over Lambda's ` +
-        `${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit (TENANTS_JSON holds ${config.tenants.tenants.length} tenants). ` +
-        'Shorten tenant names/scopes or move the tenants file out of the environment.',
+      `environment: the environment of ${name} would be about ${bytes} bytes, over Lambda's ` +
+        `${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit (largest: ${largest}). SIGNING_KEYS_JSON grows with ` +
+        'every signing key, retired ones included: remove keys retired long ago from signingKeys.',
     ]);
   }
 }

@@ -64,15 +64,10 @@ function matches(value: unknown, pattern: RegExp, field: string, hint: string, p
 
 /** The tenants file through the shared validator, its problems re-rooted under `tenants.`. */
 function validateTenants(value: unknown, problems: string[]): TenantsFile | undefined {
-  // An environment may start with no tenant (prod before its first health system): the JWK Set URL
-  // must be live before any health system can be onboarded.
-  if (isObj(value) && Array.isArray(value.tenants) && value.tenants.length === 0) {
-    const extra = Object.keys(value).filter((k) => k !== 'tenants');
-    for (const k of extra) problems.push(`tenants.${k}: unknown field (allowed: tenants)`);
-    return { tenants: [] };
-  }
   try {
-    return parseTenantsFile(value, 'tenants');
+    // An environment may start with no tenant (prod before its first health system): the JWK Set
+    // URL must be live before any health system can be onboarded. The functions accept it too.
+    return parseTenantsFile(value, 'tenants', { allowEmpty: true });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const p of error.problems)

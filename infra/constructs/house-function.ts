@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -5,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ConfigError } from '../../functions/core/errors/app-error.js';
 
 /**
  * The Lambda runtime of every function. nodejs24.x is the newest runtime CDK lists as available in
@@ -19,6 +22,14 @@ export const HOUSE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 const ESM_REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
+/** A file name at the top of the bundle: no directory, not one of esbuild's outputs. */
+const BUNDLED_FILE_NAME = /^(?!\.{1,2}$)(?!index\.mjs(\.map)?$)[A-Za-z0-9._-]{1,100}$/;
+
+/** One POSIX shell word, whatever `value` contains (local bundling runs hooks with `bash -c`). */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
 export interface HouseFunctionProps {
   /** Absolute path of the handler file (`export const handler`). */
   entry: string;
@@ -32,6 +43,13 @@ export interface HouseFunctionProps {
   timeout?: Duration;
   memorySize?: number;
   reservedConcurrentExecutions?: number;
+  /**
+   * Files shipped next to the handler in the bundle: `{ '<name in the bundle>': '<absolute source
+   * path>' }`, e.g. `{ 'tenants.json': '/.../cdk.out/EpicIntegration-prod.tenants.json' }`. At run
+   * time the file is `$LAMBDA_TASK_ROOT/<name>`. Copied by an esbuild `afterBundling` hook, so it
+   * needs local bundling (esbuild from node_modules, which the house bundling always uses).
+   */
+  bundledFiles?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -50,9 +68,21 @@ export class HouseFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /** The files shipped next to the handler: name in the bundle -> absolute source path. */
+  readonly bundledFiles: Readonly<Record<string, string>>;
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
+    const bundledFiles = Object.entries(props.bundledFiles ?? {});
+    const problems: string[] = [];
+    for (const [name, source] of bundledFiles) {
+      if (!BUNDLED_FILE_NAME.test(name))
+        problems.push(`bundledFiles: "${name}" must be a plain file name (not index.mjs or its map)`);
+      if (!isAbsolute(source) || !existsSync(source))
+        problems.push(`bundledFiles.${name}: "${source}" must be an existing absolute path`);
+    }
+    if (problems.length > 0) throw new ConfigError(`function ${this.node.path}`, problems);
+    this.bundledFiles = { ...props.bundledFiles };
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention,
       encryptionKey: props.logsKey,
@@ -97,6 +127,22 @@ export class HouseFunction extends Construct {
         sourcesContent: false,
         externalModules: [],
         forceDockerBundling: false,
+        ...(bundledFiles.length > 0
+          ? {
+              // The bundle is staged with AssetHashType.OUTPUT (NodejsFunction's default), so the
+              // asset hash is taken over the output directory *after* this hook: a change to a
+              // bundled file (e.g. the tenants) is a new hash, a new S3 key and a code update of the
+              // function on deploy. test/infra/house-function.test.ts proves it with real bundling.
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  bundledFiles.map(
+                    ([name, source]) => `cp ${shellQuote(source)} ${shellQuote(join(outputDir, name))}`,
+                  ),
+              },
+            }
+          : {}),
       },
     });
   }

@@ -1,11 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTenantsJson } from '../../functions/core/config/tenants.js';
 import { buildApp } from '../../infra/build-app.js';
 import { ENVIRONMENTS } from '../../infra/config/index.js';
+import type { EpicIntegrationStack, FunctionName } from '../../infra/stack.js';
 import { CDK_JSON_CONTEXT, missingEntries } from './synth.js';
 
 /**
@@ -19,6 +21,7 @@ const title = missing.length
 
 describe.skipIf(missing.length > 0)(title, () => {
   let outdir: string;
+  let stack: EpicIntegrationStack;
   let bundles: { logicalId: string; dir: string; code: string }[];
 
   beforeAll(() => {
@@ -29,7 +32,7 @@ describe.skipIf(missing.length > 0)(title, () => {
       // The CloudFormation schema check runs in `npm run synth`; here the subject is the bundle.
       builtinCloudFormationValidation: false,
     });
-    const stack = buildApp(app, ENVIRONMENTS.nonprod);
+    stack = buildApp(app, ENVIRONMENTS.nonprod);
     const template = Template.fromStack(stack);
     bundles = Object.entries(template.findResources('AWS::Lambda::Function')).map(([logicalId, fn]) => {
       const dir = join(outdir, (fn.Metadata as Record<string, string>)['aws:asset:path']!);
@@ -62,5 +65,22 @@ describe.skipIf(missing.length > 0)(title, () => {
       bundles.some((b) => b.code.includes('TrentService')),
       'a bundle carries the KMS client (its service id is TrentService)',
     ).toBe(true);
+  });
+
+  it('ships the tenants file in the bundle of every function that reads tenants, and only there', () => {
+    const bundleOf = (name: FunctionName) => {
+      const logicalId = stack.getLogicalId(stack.functions[name].function.node.defaultChild as CfnElement);
+      return bundles.find((b) => b.logicalId === logicalId)!;
+    };
+    const written = readFileSync(stack.tenantsFilePath, 'utf8');
+    for (const name of ['tokenMinter', 'refresh', 'findSlots', 'preflight'] as const) {
+      const shipped = join(bundleOf(name).dir, 'tenants.json');
+      expect(existsSync(shipped), name).toBe(true);
+      expect(readFileSync(shipped, 'utf8'), name).toBe(written);
+      expect(parseTenantsJson(readFileSync(shipped, 'utf8')).tenants.map((t) => t.id)).toEqual(['sandbox']);
+    }
+    for (const name of ['jwks', 'integrationPage'] as const) {
+      expect(existsSync(join(bundleOf(name).dir, 'tenants.json')), name).toBe(false);
+    }
   });
 });

@@ -141,15 +141,21 @@ describe('an invalid config fails synth with a message naming the field', () => 
     );
   });
 
-  it('when the tenants no longer fit in a Lambda environment', () => {
-    const many = Array.from({ length: 12 }, (_, i) =>
-      tenant({ id: `health-system-${i}`, name: `Health system ${i}` }),
-    );
+  it('when the signing keys no longer fit in a Lambda environment (tenants no longer count)', () => {
+    // Arrange: 29 retired keys and the active one; SIGNING_KEYS_JSON lists every one of them.
     const config = configWith('nonprod', (c) => {
-      c.tenants = { tenants: many };
+      c.signingKeys = [
+        ...Array.from({ length: 29 }, (_, i) => ({
+          name: `signing-old-${i}`,
+          alg: 'RS384',
+          state: 'retired',
+        })),
+        { name: 'signing-2026-12', alg: 'RS384', state: 'active' },
+      ];
     });
+    // Act / Assert
     expect(() => synthesize(config)).toThrow(
-      /tenants: the environment of \w+ would be about \d+ bytes, over Lambda's 4096-byte limit/,
+      /environment: the environment of \w+ would be about \d+ bytes, over Lambda's 4096-byte limit \(largest: SIGNING_KEYS_JSON ~4800 bytes/,
     );
   });
 });

@@ -1,6 +1,9 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { parseTenantsJson } from '../../functions/core/config/tenants.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTenantsFile } from '../../functions/core/config/tenants.js';
 import { integrationPageConfigFromEnv } from '../../functions/integration-page/handler.js';
 import { readJwksConfig, readMinterConfig, readReaderConfig } from '../../functions/lambda/config.js';
 import { ENVIRONMENTS } from '../../infra/config/index.js';
@@ -26,11 +29,29 @@ function resolve(value: unknown): string {
   throw new Error(`cannot resolve ${JSON.stringify(value)}`);
 }
 
+const taskRoots: string[] = [];
+
+/**
+ * The environment of one function as Lambda presents it: the template's variables (references
+ * resolved) plus LAMBDA_TASK_ROOT, a directory holding the files the stack ships in that function's
+ * bundle under their bundle names (the real bundles are checked in bundling.test.ts).
+ */
 function lambdaEnv(s: Synthesized, name: FunctionName): Record<string, string> {
-  const id = s.stack.getLogicalId(s.stack.functions[name].function.node.defaultChild as CfnElement);
+  const fn = s.stack.functions[name];
+  const id = s.stack.getLogicalId(fn.function.node.defaultChild as CfnElement);
   const vars = s.template.toJSON().Resources[id].Properties.Environment.Variables as Record<string, unknown>;
-  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(v)]));
+  const taskRoot = mkdtempSync(join(tmpdir(), `lambda-task-root-${name}-`));
+  taskRoots.push(taskRoot);
+  for (const [file, source] of Object.entries(fn.bundledFiles)) copyFileSync(source, join(taskRoot, file));
+  return {
+    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(v)])),
+    LAMBDA_TASK_ROOT: taskRoot,
+  };
 }
+
+afterAll(() => {
+  for (const dir of taskRoots) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('the environment the stack sets (nonprod) is accepted by the function code', () => {
   let s: Synthesized;
@@ -72,8 +93,25 @@ describe('the environment the stack sets (nonprod) is accepted by the function c
   });
 
   it('with the same tenants the local runtime reads from the tenants file', () => {
-    expect(parseTenantsJson(lambdaEnv(s, 'findSlots').TENANTS_JSON!)).toEqual(
-      parseTenantsJson(JSON.stringify(ENVIRONMENTS.nonprod.tenants)),
+    expect(readReaderConfig(lambdaEnv(s, 'findSlots')).tenants).toEqual(
+      parseTenantsFile(ENVIRONMENTS.nonprod.tenants),
     );
+    expect(readMinterConfig(lambdaEnv(s, 'tokenMinter')).tenants).toEqual(
+      parseTenantsFile(ENVIRONMENTS.nonprod.tenants),
+    );
+  });
+});
+
+describe('the environment the stack sets (prod, no tenant yet) is accepted by the function code', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize(ENVIRONMENTS.prod);
+  });
+
+  it('by every function that reads tenants, with an empty tenant list', () => {
+    for (const name of ['refresh', 'findSlots', 'preflight'] as const) {
+      expect(readReaderConfig(lambdaEnv(s, name)).tenants, name).toEqual({ tenants: [] });
+    }
+    expect(readMinterConfig(lambdaEnv(s, 'tokenMinter')).tenants).toEqual({ tenants: [] });
   });
 });

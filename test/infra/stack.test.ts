@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +28,9 @@ const envOf = (s: Synthesized, name: FunctionName): Record<string, unknown> => {
   return fn.Properties.Environment.Variables;
 };
 
+const tenantIdsIn = (path: string): string[] =>
+  (JSON.parse(readFileSync(path, 'utf8')) as { tenants: { id: string }[] }).tenants.map((t) => t.id);
+
 let nonprod: Synthesized;
 let prod: Synthesized;
 
@@ -40,10 +45,45 @@ describe('both environments', () => {
     // Assert
     expect(envOf(nonprod, 'jwks').EPIC_CLIENT_ID).toBe('87b94317-7a53-4a96-8a89-998bd31f3ade');
     expect(envOf(prod, 'jwks').EPIC_CLIENT_ID).toBe('5a684d86-fa5e-48c0-ad06-233701199d87');
-    expect(
-      JSON.parse(envOf(nonprod, 'findSlots').TENANTS_JSON as string).tenants.map((t: { id: string }) => t.id),
-    ).toEqual(['sandbox']);
-    expect(JSON.parse(envOf(prod, 'findSlots').TENANTS_JSON as string)).toEqual({ tenants: [] });
+    expect(tenantIdsIn(nonprod.stack.tenantsFilePath)).toEqual(['sandbox']);
+    expect(JSON.parse(readFileSync(prod.stack.tenantsFilePath, 'utf8'))).toEqual({ tenants: [] });
+  });
+
+  it('write the tenants file into their own cloud assembly directory', () => {
+    expect(dirname(nonprod.stack.tenantsFilePath)).toBe(nonprod.app.outdir);
+    expect(basename(nonprod.stack.tenantsFilePath)).toBe('EpicIntegration-nonprod.tenants.json');
+    expect(basename(prod.stack.tenantsFilePath)).toBe('EpicIntegration-prod.tenants.json');
+  });
+
+  it('ship the tenants in the bundle of the functions that read them, never in an environment', () => {
+    for (const s of [nonprod, prod]) {
+      for (const name of ['tokenMinter', 'refresh', 'findSlots', 'preflight'] as const) {
+        expect(envOf(s, name).TENANTS_FILE, name).toBe('tenants.json');
+        expect(s.stack.functions[name].bundledFiles, name).toEqual({
+          'tenants.json': s.stack.tenantsFilePath,
+        });
+      }
+      for (const name of ['jwks', 'integrationPage'] as const) {
+        expect(envOf(s, name).TENANTS_FILE, name).toBeUndefined();
+        expect(s.stack.functions[name].bundledFiles, name).toEqual({});
+      }
+      expect(JSON.stringify(s.template.toJSON())).not.toContain('TENANTS_JSON');
+    }
+  });
+
+  it('synthesize with 40 tenants, all of them in the tenants file', () => {
+    // Arrange: far more than the ~5 tenants that fitted in a 4 KB Lambda environment.
+    const sandbox = (ENVIRONMENTS.nonprod.tenants as { tenants: Record<string, unknown>[] }).tenants[0];
+    const ids = Array.from({ length: 40 }, (_, i) => `health-system-${String(i).padStart(2, '0')}`);
+    const config = configWith('nonprod', (c) => {
+      c.tenants = { tenants: ids.map((id) => ({ ...sandbox, id, name: `Health system ${id}` })) };
+    });
+    // Act
+    const many = synthesize(config);
+    // Assert
+    expect(tenantIdsIn(many.stack.tenantsFilePath)).toEqual(ids);
+    expect(many.stack.tokenCache.secrets.size).toBe(40);
+    expect(envOf(many, 'findSlots').TENANTS_FILE).toBe('tenants.json');
   });
 
   it('give prod no sandbox tenant and no token secret', () => {
