@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFindSlotsHandler } from '../../functions/find-slots/handler.js';
 import { tenantConfig, testDeps } from '../core/scheduling/support/fakes.js';
+import { captureLogs } from '../helpers/log-capture.js';
 import { apiEvent, handlerDeps, invoke, recordingEpic } from './support.js';
 
 const VALID = { tenant: 'sandbox', start: '2026-12-07T08:00:00Z', end: '2026-12-07T17:00:00Z' };
@@ -117,6 +118,53 @@ describe('find-slots handler', () => {
     expect(res.status).toBe(413);
     expect(res.body.error).toBe('body_too_large');
     expect(epic.calls).toEqual([]);
+  });
+
+  describe("when Epic's OperationOutcome text echoes patient details", () => {
+    const PATIENT_TEXT = 'Patient DOE, JOHNATHAN (MRN 4471-2290) has no coverage';
+    const outcome = (severity: string) => ({
+      resourceType: 'OperationOutcome',
+      issue: [{ severity, code: 'processing', details: { coding: [{ code: '59999' }], text: PATIENT_TEXT } }],
+    });
+    const epicAnswering = (status: number, body: unknown): typeof fetch =>
+      (async () =>
+        new Response(JSON.stringify(body), {
+          status,
+          headers: { 'content-type': 'application/fhir+json' },
+        })) as typeof fetch;
+
+    it.each([
+      ['an error answer (HTTP 400)', 400, outcome('fatal'), 502],
+      [
+        'an outcome entry of a 200 Bundle',
+        200,
+        {
+          resourceType: 'Bundle',
+          type: 'searchset',
+          entry: [{ resource: outcome('warning'), search: { mode: 'outcome' } }],
+        },
+        200,
+      ],
+    ])(
+      'keeps Epic code 59999 but puts the text in neither the body nor a log line, for %s',
+      async (_label, status, body, expected) => {
+        const logs = captureLogs();
+        const deps = testDeps([tenantConfig('http://127.0.0.1:9')], { fetch: epicAnswering(status, body) });
+        let res: Awaited<ReturnType<typeof invoke>>;
+        try {
+          res = await invoke(createFindSlotsHandler(deps), apiEvent(JSON.stringify(VALID)));
+        } finally {
+          logs.restore();
+        }
+
+        expect(res.status).toBe(expected);
+        expect(JSON.stringify(res.body)).toContain('59999');
+        expect(JSON.stringify(res.body)).not.toContain('JOHNATHAN');
+        expect(logs.text()).not.toContain('JOHNATHAN');
+        expect(JSON.stringify(deps.logLines)).not.toContain('JOHNATHAN');
+        expect(deps.logLines.length).toBeGreaterThan(0);
+      },
+    );
   });
 
   it('never logs the patient id', async () => {

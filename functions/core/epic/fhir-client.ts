@@ -19,8 +19,9 @@ import { fetchText, networkErrorName, nextDelayMs, parseRetryAfterMs, TimeoutErr
  * - Other 4xx: `epic_fhir_error` (502) with Epic's OperationOutcome summarized.
  *
  * Nothing it logs or throws contains the access token, the Authorization header, a request body or
- * a response body (any of which may hold patient data); OperationOutcome text is the only Epic text
- * carried into error details, truncated.
+ * a response body (any of which may hold patient data). Error details carry OperationOutcome codes
+ * and severity only; Epic's text reaches a message only for codes whose text is fixed (see
+ * FIXED_TEXT_EPIC_CODES), truncated.
  */
 
 /** The subset of ReaderDependencies the client needs. */
@@ -85,13 +86,30 @@ export interface FhirResponse<T extends FhirResource = FhirResource> {
   attempts: number;
 }
 
-/** The OperationOutcome issues of an Epic error, safe to return: codes and truncated text only. */
+/**
+ * The OperationOutcome issues of an Epic answer, safe to return and log: codes, and Epic's text only
+ * for codes whose text is a fixed Epic message (free text can echo patient details).
+ */
 export interface OutcomeSummary {
   severity?: string;
   code?: string;
   epicCodes: string[];
+  /** Epic's text (truncated), kept only for an issue carrying one of FIXED_TEXT_EPIC_CODES. */
   text?: string;
 }
+
+/**
+ * Epic codes whose issue text is Epic's fixed message for the code (no results, visit type not
+ * determined, provider template problem, parameter ignored, referenced resource not found). Any
+ * other issue's text is dropped: Epic's free text can echo what was sent, patient details included.
+ */
+export const FIXED_TEXT_EPIC_CODES: ReadonlySet<string> = new Set([
+  '4101',
+  '59200',
+  '59134',
+  '59109',
+  '59144',
+]);
 
 export const FHIR_METRIC = {
   request: 'EpicFhirRequest',
@@ -112,7 +130,7 @@ type AttemptOutcome =
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Summarizes an OperationOutcome's issues without anything but codes and Epic's short text. */
+/** Summarizes an OperationOutcome's issues: codes and severity, Epic's text only for fixed-text codes. */
 export function summarizeOutcome(resource: unknown): OutcomeSummary[] {
   if (!isObject(resource) || resource.resourceType !== 'OperationOutcome') return [];
   const issues = Array.isArray(resource.issue) ? resource.issue : [];
@@ -129,7 +147,9 @@ export function summarizeOutcome(resource: unknown): OutcomeSummary[] {
     const summary: OutcomeSummary = { epicCodes };
     if (typeof issue.severity === 'string') summary.severity = issue.severity;
     if (typeof issue.code === 'string') summary.code = issue.code;
-    if (rawText !== undefined) summary.text = rawText.slice(0, MAX_TEXT);
+    if (rawText !== undefined && epicCodes.some((c) => FIXED_TEXT_EPIC_CODES.has(c))) {
+      summary.text = rawText.slice(0, MAX_TEXT);
+    }
     return summary;
   });
 }
@@ -353,10 +373,16 @@ export class FhirClient {
       .map((o) => [o.epicCodes.join('/'), o.text].filter(Boolean).join(' '))
       .filter(Boolean)
       .join('; ');
+    // Details are logged with the 5xx: codes and severity only, never Epic's text.
+    const codes = outcome.map(({ severity, code, epicCodes }) => ({
+      ...(severity !== undefined ? { severity } : {}),
+      ...(code !== undefined ? { code } : {}),
+      epicCodes,
+    }));
     throw new AppError(
       'epic_fhir_error',
       `Epic answered ${req.api} with HTTP ${status}${said ? `: ${said}` : ''}.`,
-      { details: { tenant: req.tenant, api: req.api, status, outcome } },
+      { details: { tenant: req.tenant, api: req.api, status, outcome: codes } },
     );
   }
 

@@ -13,7 +13,7 @@ export interface Diagnostic {
   /** Epic's code from `OperationOutcome.issue.details.coding.code`, null when the diagnostic is ours. */
   epicCode: string | null;
   message: string;
-  /** Epic's own text for the issue, when it sent one (truncated). */
+  /** Epic's own text for the issue: only for codes whose text is a fixed Epic message (truncated). */
   epicText?: string;
 }
 
@@ -108,7 +108,8 @@ const EPIC_SEVERITY: Readonly<Record<string, DiagnosticSeverity>> = {
 
 /**
  * One diagnostic per OperationOutcome issue (duplicates merged). Known Epic codes get our code and
- * an analyst-facing message; others pass through as `epic-outcome` with Epic's text.
+ * an analyst-facing message; others pass through as `epic-outcome` with Epic's code (never its
+ * free text, which may echo patient details).
  */
 export function diagnosticsFromOutcome(
   issues: readonly OutcomeSummary[],
@@ -125,10 +126,10 @@ export function diagnosticsFromOutcome(
           severity: EPIC_SEVERITY[issue.severity ?? ''] ?? 'information',
           code: DIAGNOSTIC.epicOutcome,
           epicCode,
-          message: issue.text
-            ? `Epic said: ${issue.text}`
-            : `Epic returned an OperationOutcome issue${epicCode ? ` with code ${epicCode}` : ''}` +
-              `${issue.code ? ` (${issue.code})` : ''} and no text; an Epic analyst can look the code up.`,
+          // Epic's text for codes we do not know is never in the summary (it may echo patient data).
+          message:
+            `Epic returned an OperationOutcome issue${epicCode ? ` with code ${epicCode}` : ''}` +
+            `${issue.code ? ` (${issue.code})` : ''}; an Epic analyst can look the code up.`,
         };
     if (issue.text) diagnostic.epicText = issue.text;
     const key = `${diagnostic.code}\u0000${diagnostic.epicCode}\u0000${diagnostic.epicText ?? ''}`;

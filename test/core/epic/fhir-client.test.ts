@@ -265,10 +265,9 @@ describe('FhirClient', () => {
       );
 
       expect(error.code).toBe('epic_fhir_error');
-      expect(error.message).toContain('59108 Required startTime missing');
-      expect(error.details.outcome).toEqual([
-        { severity: 'fatal', code: 'required', epicCodes: ['59108'], text: 'Required startTime missing' },
-      ]);
+      expect(error.message).toContain('HTTP 400: 59108.');
+      expect(error.message).not.toContain('Required startTime missing');
+      expect(error.details.outcome).toEqual([{ severity: 'fatal', code: 'required', epicCodes: ['59108'] }]);
     });
 
     it('hands back a status the caller accepts (404 on a read)', async () => {

@@ -52,13 +52,24 @@ describe('diagnosticsFromOutcome', () => {
     expect(diagnostics[2]!.message).toMatch(/templates/);
   });
 
-  it("passes an unknown code through with Epic's text", () => {
+  it("passes an unknown code through without Epic's free text (it may echo patient details)", () => {
     const { issues } = readFindBundle(fixture('find-several-outcomes.json'));
 
     const unknown = diagnosticsFromOutcome(issues, CTX).find((d) => d.epicCode === '59999');
 
-    expect(unknown?.message).toBe('Epic said: Department is closed for the holidays.');
-    expect(unknown?.epicText).toBe('Department is closed for the holidays.');
+    expect(unknown?.message).toBe(
+      'Epic returned an OperationOutcome issue with code 59999 (processing); an Epic analyst can look the code up.',
+    );
+    expect(unknown).not.toHaveProperty('epicText');
+    expect(JSON.stringify(issues)).not.toContain('Department is closed');
+  });
+
+  it("keeps Epic's text for a code whose text is Epic's fixed message", () => {
+    const { issues } = readFindBundle(fixture('find-several-outcomes.json'));
+
+    const noSlots = diagnosticsFromOutcome(issues, CTX).find((d) => d.epicCode === '4101');
+
+    expect(noSlots?.epicText).toBe('Resource request returns no results.');
   });
 
   it('merges an issue Epic repeated', () => {
