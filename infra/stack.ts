@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps, Stage } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
@@ -80,8 +80,10 @@ export class EpicIntegrationStack extends Stack {
     // A tenants change changes the bundles' asset hashes, so a deploy updates those functions.
     const stage = Stage.of(this);
     if (!stage) throw new ConfigError(`stack ${id}`, ['(root): must be created inside a CDK App or Stage']);
-    mkdirSync(stage.outdir, { recursive: true });
-    this.tenantsFilePath = join(stage.outdir, `${this.artifactId}.tenants.json`);
+    // The CLI passes a relative outdir (CDK_OUTDIR=cdk.out); the copy hook needs an absolute path.
+    const outdir = resolve(stage.outdir);
+    mkdirSync(outdir, { recursive: true });
+    this.tenantsFilePath = join(outdir, `${this.artifactId}.tenants.json`);
     writeFileSync(this.tenantsFilePath, `${JSON.stringify(config.tenants, null, 2)}\n`);
     const tenantsFile = { TENANTS_FILE: BUNDLED_TENANTS_FILE };
     const bundledTenants = { [BUNDLED_TENANTS_FILE]: this.tenantsFilePath };

@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
-import type { CfnElement } from 'aws-cdk-lib';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative } from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build-app.js';
 import { ENVIRONMENTS } from '../../infra/config/index.js';
 import type { EpicIntegrationStack, FunctionName } from '../../infra/stack.js';
 import {
+  CDK_JSON_CONTEXT,
   configWith,
   identityGrants,
   resourcesGranted,
@@ -53,6 +56,25 @@ describe('both environments', () => {
     expect(dirname(nonprod.stack.tenantsFilePath)).toBe(nonprod.app.outdir);
     expect(basename(nonprod.stack.tenantsFilePath)).toBe('EpicIntegration-nonprod.tenants.json');
     expect(basename(prod.stack.tenantsFilePath)).toBe('EpicIntegration-prod.tenants.json');
+  });
+
+  it('write the tenants file to an absolute path when the assembly directory is relative (as from the CLI)', () => {
+    // Arrange: `cdk synth` passes CDK_OUTDIR=cdk.out; the bundling hook copies from another cwd.
+    const dir = mkdtempSync(join(tmpdir(), 'epic-relative-outdir-'));
+    try {
+      const app = new App({
+        outdir: relative(process.cwd(), dir),
+        context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] },
+        builtinCloudFormationValidation: false,
+      });
+      // Act
+      const stack = buildApp(app, ENVIRONMENTS.prod);
+      // Assert
+      expect(stack.tenantsFilePath).toBe(join(dir, 'EpicIntegration-prod.tenants.json'));
+      expect(existsSync(stack.tenantsFilePath)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ship the tenants in the bundle of the functions that read them, never in an environment', () => {
