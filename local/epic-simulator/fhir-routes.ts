@@ -1,6 +1,7 @@
 /**
  * The FHIR data routes (Practitioner read/search on R4, Appointment.$find on STU3): the bearer
- * token and `Epic-Client-ID` checks every Epic FHIR call passes, then the organization's
+ * token, `Epic-Client-ID` and `Accept` (FHIR JSON, else 406) checks every Epic FHIR call passes,
+ * `Content-Type: application/fhir+json` on `$find` (else 415), then the organization's
  * {@link FhirBackend}.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -14,6 +15,16 @@ export type FhirRoute =
   | { kind: 'appointment-find'; body: string };
 
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+const FHIR_JSON_ACCEPTS = new Set(['application/fhir+json', 'application/json', '*/*']);
+
+/** No Accept header means anything; otherwise one listed media type must be FHIR JSON. */
+function acceptsFhirJson(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept
+    .split(',')
+    .map((part) => part.split(';', 1)[0]?.trim().toLowerCase() ?? '')
+    .some((type) => FHIR_JSON_ACCEPTS.has(type));
+}
 
 /**
  * Answers one FHIR data request for `org` at simulator time `now`. `requestLine` (`METHOD /path`)
@@ -37,6 +48,13 @@ export function fhirRouteReply(
   if (epicClientId !== token.clientId) {
     return unauthorizedReply('Epic-Client-ID is not the client the access token was issued to');
   }
+  if (!acceptsFhirJson(headers.accept)) {
+    return fhirReply(
+      406,
+      'not-supported',
+      'Accept must allow FHIR JSON: application/fhir+json, application/json or */*',
+    );
+  }
   const backend = org.fhir;
   if (backend === undefined) return fhirReply(404, 'not-found', 'This organization serves no FHIR resources');
 
@@ -49,12 +67,8 @@ export function fhirRouteReply(
   let findBody: unknown;
   if (route.kind === 'appointment-find') {
     const mediaType = (headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase();
-    if (mediaType !== 'application/fhir+json' && mediaType !== 'application/json') {
-      return fhirReply(
-        415,
-        'not-supported',
-        'Content-Type must be application/fhir+json (or application/json)',
-      );
+    if (mediaType !== 'application/fhir+json') {
+      return fhirReply(415, 'not-supported', 'Content-Type must be application/fhir+json');
     }
     try {
       findBody = JSON.parse(route.body);

@@ -133,8 +133,12 @@ async function judgeAssertion(
     );
   }
   if (typeof header.kid !== 'string' || header.kid === '') return invalidClient('header kid missing');
-  if (header.typ !== undefined && header.typ !== 'JWT') {
-    return invalidClient(`header typ ${JSON.stringify(clip(String(header.typ)))} is not "JWT"`);
+  if (header.typ !== 'JWT') {
+    return invalidClient(
+      header.typ === undefined
+        ? 'header typ missing; it must be "JWT"'
+        : `header typ ${JSON.stringify(clip(String(header.typ)))} is not "JWT"`,
+    );
   }
 
   // Issuer and client

@@ -137,7 +137,7 @@ describe('the simulated Epic FHIR routes', () => {
       });
     });
 
-    it.each(['application/fhir+json', 'application/fhir+json; charset=utf-8', 'application/json'])(
+    it.each(['application/fhir+json', 'application/fhir+json; charset=utf-8'])(
       'delegates Appointment.$find with the parsed body sent as %s',
       async (contentType) => {
         const response = await find({ ...authHeaders(), 'content-type': contentType });
@@ -210,13 +210,40 @@ describe('the simulated Epic FHIR routes', () => {
   });
 
   describe('when the $find request is not FHIR JSON', () => {
-    it('answers 415 for another content type', async () => {
-      const response = await find({ ...authHeaders(), 'content-type': 'text/plain' });
+    it.each(['text/plain', 'application/json'])(
+      'answers 415 for a $find body sent as %s',
+      async (contentType) => {
+        const response = await find({ ...authHeaders(), 'content-type': contentType });
 
-      expect(response.status).toBe(415);
-      expect(await response.json()).toMatchObject({ resourceType: 'OperationOutcome' });
-      expect(backend.calls).toEqual([]);
-    });
+        expect(response.status).toBe(415);
+        expect(await response.json()).toMatchObject({ resourceType: 'OperationOutcome' });
+        expect(backend.calls).toEqual([]);
+      },
+    );
+
+    it.each(['text/html', 'application/xml, text/plain;q=0.5'])(
+      'answers 406 when Accept is %s (no FHIR JSON)',
+      async (accept) => {
+        const response = await fetch(`${r4()}/Practitioner?family=Smith`, {
+          headers: { ...authHeaders(), accept },
+        });
+
+        expect(response.status).toBe(406);
+        expect(await response.json()).toMatchObject({ resourceType: 'OperationOutcome' });
+        expect(backend.calls).toEqual([]);
+      },
+    );
+
+    it.each(['application/fhir+json', 'application/json', '*/*', 'text/html, application/fhir+json;q=0.9'])(
+      'answers when Accept is %s',
+      async (accept) => {
+        const response = await fetch(`${r4()}/Practitioner?family=Smith`, {
+          headers: { ...authHeaders(), accept },
+        });
+
+        expect(response.status).toBe(200);
+      },
+    );
 
     it('answers 400 for a body that is not JSON', async () => {
       const response = await find(

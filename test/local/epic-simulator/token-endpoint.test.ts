@@ -102,9 +102,9 @@ describe('the simulated Epic token endpoint', () => {
       expect(response.status).toBe(200);
     });
 
-    it('accepts a jti of exactly 151 characters and no typ header', async () => {
+    it('accepts a jti of exactly 151 characters', async () => {
       const claims = { ...validClaims(tokenUrl), jti: 'j'.repeat(151) };
-      const assertion = await signAssertion(rsa, claims, { typ: undefined });
+      const assertion = await signAssertion(rsa, claims);
 
       const response = await requestToken(tokenUrl, assertion);
 
@@ -240,6 +240,11 @@ describe('the simulated Epic token endpoint', () => {
         /kid missing/,
       ],
       ['typ is not JWT', async () => signAssertion(rsa, validClaims(tokenUrl), { typ: 'at+jwt' }), /typ/],
+      [
+        'typ is missing',
+        async () => signAssertion(rsa, validClaims(tokenUrl), { typ: undefined }),
+        /typ missing/,
+      ],
       ['sub differs from iss', withClaims({ sub: 'someone-else' }), /sub must equal iss/],
       [
         'iss is an unknown client id',
