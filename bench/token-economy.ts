@@ -76,7 +76,7 @@ export interface EconomyResult {
   /** Mints per tenant a perfect client needs: each token serves (lifetime - margin) seconds. */
   idealPerTenant: number;
   ideal: number;
-  scenarios: Array<{ name: string; warmWhenRemainingFraction: number; counts: EconomyCounts }>;
+  scenarios: Array<{ name: string; warmerIntervalSeconds: number; counts: EconomyCounts }>;
   naive: EconomyCounts;
 }
 
@@ -133,7 +133,7 @@ function fakeAws() {
   return { kms, sm, values };
 }
 
-async function world(settings: EconomySettings, warmWhenRemainingFraction: number) {
+async function world(settings: EconomySettings, warmerIntervalSeconds: number) {
   const clock = new ManualClock(Date.UTC(2026, 11, 7, 6, 0, 0));
   const aws = fakeAws();
   const kmsClient = new KMSClient({
@@ -196,7 +196,7 @@ async function world(settings: EconomySettings, warmWhenRemainingFraction: numbe
     tokenUrls: createTokenUrlResolver({ fetch, clock, logger: quiet }),
     fetch,
     ...common,
-    settings: { safetyMarginSeconds: settings.safetyMarginSeconds, warmWhenRemainingFraction },
+    settings: { safetyMarginSeconds: settings.safetyMarginSeconds, warmerIntervalSeconds },
   });
   const requestPath = new CountingMinter(minter);
   const close = async () => {
@@ -231,8 +231,8 @@ function findSlotsEvent(tenant: string, nowMs: number) {
 }
 
 /** Requests spread evenly over the window, round-robin over containers and tenants. */
-async function ours(settings: EconomySettings, fraction: number): Promise<EconomyCounts> {
-  const w = await world(settings, fraction);
+async function ours(settings: EconomySettings): Promise<EconomyCounts> {
+  const w = await world(settings, settings.warmerIntervalSeconds);
   try {
     const containers = Array.from({ length: settings.containers }, () => {
       const deps: ReaderDependencies = {
@@ -296,7 +296,7 @@ async function ours(settings: EconomySettings, fraction: number): Promise<Econom
 
 /** The hand-rolled script: for every request, sign a fresh assertion, get a token, call $find. */
 async function naive(settings: EconomySettings): Promise<EconomyCounts> {
-  const w = await world(settings, 0.5);
+  const w = await world(settings, settings.warmerIntervalSeconds);
   try {
     const start = w.clock.ms;
     const stepMs = (settings.windowSeconds * 1000) / settings.requests;
@@ -356,18 +356,13 @@ export async function measureTokenEconomy(
   const idealPerTenant = Math.ceil(
     settings.windowSeconds / (settings.tokenLifetimeSeconds - settings.safetyMarginSeconds),
   );
-  // As deployed: refresh once half the lifetime is left. Tuned: refresh only in the last warmer
-  // interval before the safety margin, so each token is used as long as it safely can be.
-  const tuned =
-    (settings.warmerIntervalSeconds + settings.safetyMarginSeconds) / settings.tokenLifetimeSeconds;
-  const scenarios: EconomyResult['scenarios'] = [];
-  for (const [name, fraction] of [
-    ['as deployed (warm at 50% left)', 0.5],
-    [`tuned (warm at ${Math.round(tuned * 100)}% left)`, tuned],
-  ] as const) {
-    log(`token economy: ${name}`);
-    scenarios.push({ name, warmWhenRemainingFraction: fraction, counts: await ours(settings, fraction) });
-  }
+  // As deployed: the warmer (every warmerIntervalSeconds) refreshes a token once less than two
+  // intervals plus the safety margin are left, so each token serves as long as it safely can.
+  const name = `as deployed (warmer every ${settings.warmerIntervalSeconds / 60} min)`;
+  log(`token economy: ${name}`);
+  const scenarios: EconomyResult['scenarios'] = [
+    { name, warmerIntervalSeconds: settings.warmerIntervalSeconds, counts: await ours(settings) },
+  ];
   log('token economy: naive client');
   return {
     settings,

@@ -159,6 +159,8 @@ export interface MinterConfig extends CommonConfig {
   tokenSecretPrefix: string;
   forceRefreshMinIntervalSeconds: number;
   safetyMarginSeconds: number;
+  /** The warmer schedule's interval (set by infra from the same config as the schedule). */
+  warmerIntervalSeconds: number;
 }
 
 export function readMinterConfig(env: Env = process.env): MinterConfig {
@@ -170,6 +172,7 @@ export function readMinterConfig(env: Env = process.env): MinterConfig {
     tokenSecretPrefix: reader.string('TOKEN_SECRET_PREFIX'),
     forceRefreshMinIntervalSeconds: reader.integer('FORCE_REFRESH_MIN_INTERVAL_SECONDS', 30, 1, 3600),
     safetyMarginSeconds: reader.integer('TOKEN_SAFETY_MARGIN_SECONDS', 60, 10, 600),
+    warmerIntervalSeconds: reader.integer('WARMER_INTERVAL_SECONDS', 300, 60, 3600),
   };
   reader.done('Lambda environment');
   return config;

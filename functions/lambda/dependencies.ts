@@ -81,6 +81,7 @@ export function minterDependencies() {
     settings: {
       forceMinIntervalSeconds: config.forceRefreshMinIntervalSeconds,
       safetyMarginSeconds: config.safetyMarginSeconds,
+      warmerIntervalSeconds: config.warmerIntervalSeconds,
     },
   });
   minter = { minter: service, logger };

@@ -254,7 +254,12 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     random,
     logger,
     metrics,
-    ...(options.minterSettings ? { settings: options.minterSettings } : {}),
+    settings: {
+      ...(options.warmerIntervalMs
+        ? { warmerIntervalSeconds: Math.max(1, Math.round(options.warmerIntervalMs / 1000)) }
+        : {}),
+      ...options.minterSettings,
+    },
   });
   const reader: ReaderDependencies = {
     clientId,

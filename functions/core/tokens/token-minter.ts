@@ -31,8 +31,13 @@ export interface MinterSettings {
   safetyMarginSeconds: number;
   /** Forced mints for one tenant are refused (429) when the stored token is younger than this. */
   forceMinIntervalSeconds: number;
-  /** The warmer refreshes a token once less than this fraction of its lifetime is left. */
-  warmWhenRemainingFraction: number;
+  /**
+   * How often the warmer runs. It refreshes a token once less than two intervals plus the safety
+   * margin are left: each token serves as long as it safely can (Epic's token endpoint, KMS and
+   * Secrets Manager see one call per token lifetime), and a failed refresh still has one more
+   * warmer run before readers would have to mint on demand.
+   */
+  warmerIntervalSeconds: number;
   /** Tenants warmed at once. */
   warmConcurrency: number;
   tokenClient: TokenClientOptions;
@@ -41,7 +46,7 @@ export interface MinterSettings {
 export const DEFAULT_MINTER_SETTINGS: MinterSettings = {
   safetyMarginSeconds: 60,
   forceMinIntervalSeconds: 30,
-  warmWhenRemainingFraction: 0.5,
+  warmerIntervalSeconds: 300,
   warmConcurrency: 4,
   tokenClient: DEFAULT_TOKEN_CLIENT_OPTIONS,
 };
@@ -190,7 +195,7 @@ export class TokenMintingService implements TokenMinter {
   }
 
   private warmThresholdMs(token: CachedToken | undefined): number {
-    return token ? token.expires_in * 1000 * this.settings.warmWhenRemainingFraction : 0;
+    return token ? (2 * this.settings.warmerIntervalSeconds + this.settings.safetyMarginSeconds) * 1000 : 0;
   }
 
   private needsWarming(token: CachedToken): boolean {

@@ -200,12 +200,12 @@ describe('TokenMintingService', () => {
   });
 
   describe('as the warmer', () => {
-    it('mints only tenants whose token has less than half its lifetime left', async () => {
-      const m = minter(['a', 'b']);
+    it('mints only tenants whose token has less than two warmer intervals plus the margin left', async () => {
+      const m = minter(['a', 'b']); // warmer every 300 s, margin 60 s: refresh below 660 s left
       await m.mint({ tenant: 'a', force: false });
-      clock.advance(20 * 60 * 1000);
+      clock.advance(2 * 60 * 1000);
       await m.mint({ tenant: 'b', force: false });
-      clock.advance(15 * 60 * 1000); // a: 25 min left (< 30), b: 45 min left
+      clock.advance((60 - 2 - 10) * 60 * 1000 + 30_000); // a: 9.5 min left (< 11), b: 11.5 min left
 
       const summary = await m.warm();
 
