@@ -64,7 +64,7 @@ function onlyKeys(value: Obj, allowed: readonly string[], path: string): void {
   if (unknown.length > 0) {
     const shown = unknown.slice(0, 5).map((k) => JSON.stringify(k.slice(0, 40)));
     throw new InvalidInputError(
-      unknown.length === 1 && path === '' ? unknown[0]!.slice(0, 40) : path || 'body',
+      unknown.length === 1 ? [path, unknown[0]!.slice(0, 40)].filter(Boolean).join('.') : path || 'body',
       `Unknown field${unknown.length > 1 ? 's' : ''} ${shown.join(', ')}${path ? ` in ${path}` : ''}; allowed: ${allowed.join(', ')}.`,
       { allowed: [...allowed] },
     );
