@@ -66,6 +66,9 @@ describe('the Lambda handlers as deployed', () => {
     });
     const ep = simulator.endpoints('acme');
 
+    // The tenants come from TENANTS_JSON; a TENANTS_FILE left in the shell (the local runtime's
+    // setting) would make the readers refuse both.
+    delete process.env.TENANTS_FILE;
     Object.assign(process.env, {
       EPIC_CLIENT_ID: CLIENT_ID,
       EPIC_ENVIRONMENT: 'nonprod',
