@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { AppError, ConfigError } from '../core/errors/app-error.js';
+import { AppError } from '../core/errors/app-error.js';
 import { CAPABILITIES, type Capability } from '../core/integration/capabilities.js';
 import { EPIC_API_MANIFEST, type EpicApi } from '../core/integration/epic-api-manifest.js';
 import {
@@ -8,6 +8,7 @@ import {
   renderIntegrationPage,
 } from '../core/integration/render-page.js';
 import { type AppLogger, logger as powertoolsLogger } from '../core/observability/powertools.js';
+import { EnvReader } from '../lambda/config.js';
 import { apiHandler, publicBaseUrl } from '../lambda/http.js';
 
 /** `GET /epic`: the integration page. Public, no token, no Epic call. */
@@ -37,35 +38,44 @@ const CLIENT_ID = /^[A-Za-z0-9-]{8,100}$/;
  * at once.
  */
 export function integrationPageConfigFromEnv(env: NodeJS.ProcessEnv): IntegrationPageConfig {
-  const problems: string[] = [];
-  const environment = env.EPIC_ENVIRONMENT;
-  if (environment !== 'nonprod' && environment !== 'prod') {
-    problems.push(
-      `EPIC_ENVIRONMENT: must be "nonprod" or "prod" (got ${JSON.stringify(environment ?? null)})`,
+  const reader = new EnvReader(env);
+  const environment = reader.string('EPIC_ENVIRONMENT');
+  if (environment !== '' && environment !== 'nonprod' && environment !== 'prod') {
+    reader.problems.push(
+      `EPIC_ENVIRONMENT: must be "nonprod" or "prod" (got ${JSON.stringify(environment)})`,
     );
   }
-  const ids: Record<'nonprod' | 'prod', string> = { nonprod: '', prod: '' };
-  for (const [key, name] of [
-    ['nonprod', 'EPIC_CLIENT_ID_NONPROD'],
-    ['prod', 'EPIC_CLIENT_ID_PROD'],
-  ] as const) {
-    const value = env[name];
-    if (value === undefined || !CLIENT_ID.test(value)) {
-      problems.push(`${name}: must be the Epic client id registered for ${key} (letters, digits, dashes)`);
-    } else {
-      ids[key] = value;
-    }
+  const nonprod = clientId(reader, 'EPIC_CLIENT_ID_NONPROD', 'nonprod');
+  const prod = clientId(reader, 'EPIC_CLIENT_ID_PROD', 'prod');
+  const base = reader.optionalString('PUBLIC_BASE_URL');
+  if (base !== undefined && !/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(base)) {
+    reader.problems.push(
+      `PUBLIC_BASE_URL: must be an https:// base URL without query or fragment (got "${base}")`,
+    );
   }
-  const base = env.PUBLIC_BASE_URL;
-  if (base !== undefined && base !== '' && !/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(base)) {
-    problems.push(`PUBLIC_BASE_URL: must be an https:// base URL without query or fragment (got "${base}")`);
-  }
-  if (problems.length > 0) throw new ConfigError('integration page environment', problems);
+  reader.done('integration page environment');
+  if (nonprod === undefined || prod === undefined) throw new Error('unreachable: done() reported them');
   return {
     environment: environment as EpicEnvironment,
-    clientIds: ids,
+    clientIds: { nonprod, prod },
     ...(base ? { publicBaseUrl: base } : {}),
   };
+}
+
+/** A required client id; undefined (with the problem recorded) when missing or malformed. */
+function clientId(reader: EnvReader, name: string, environment: EpicEnvironment): string | undefined {
+  const value = reader.optionalString(name);
+  if (value === undefined) {
+    reader.problems.push(`${name}: required (the Epic client id registered for ${environment})`);
+    return undefined;
+  }
+  if (!CLIENT_ID.test(value)) {
+    reader.problems.push(
+      `${name}: must be the Epic client id registered for ${environment} (letters, digits, dashes)`,
+    );
+    return undefined;
+  }
+  return value;
 }
 
 export function integrationPageHeaders(): Record<string, string> {

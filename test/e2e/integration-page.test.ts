@@ -78,6 +78,22 @@ describe('integrationPageConfigFromEnv', () => {
     });
   });
 
+  it('reports each missing value as required, all at once', () => {
+    let error: unknown;
+    try {
+      integrationPageConfigFromEnv({ EPIC_CLIENT_ID_PROD: '  ' });
+    } catch (e) {
+      error = e;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'EPIC_ENVIRONMENT: required',
+      'EPIC_CLIENT_ID_NONPROD: required (the Epic client id registered for nonprod)',
+      'EPIC_CLIENT_ID_PROD: required (the Epic client id registered for prod)',
+    ]);
+  });
+
   it('reports every missing or bad value at once', () => {
     let error: unknown;
     try {
