@@ -136,6 +136,8 @@ export class EpicIntegrationStack extends Stack {
         ...tokenPrefix,
         SIGNING_KEYS_JSON: signingKeysJson,
         FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(config.forceRefreshMinIntervalSeconds),
+        // The minter refreshes a token once less than two of these plus the safety margin are left.
+        WARMER_INTERVAL_SECONDS: String(config.warmerIntervalMinutes * 60),
       },
       // One at a time across the fleet: single-flight minting (ARCHITECTURE.md, decision 3). A warm
       // run visits every tenant, hence the longer timeout.

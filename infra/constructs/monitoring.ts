@@ -64,9 +64,10 @@ export class Monitoring extends Construct {
           '(TOKEN_MINT_FAILED, epicError) and EpicTokenError: invalid_client = key not registered or JWK Set ' +
           'URL unreachable; unauthorized_client = client id not mapped to an Epic user yet.',
       });
-      // The warmer refreshes a token when half its lifetime is left, so a healthy token never gets
-      // close to expiry; below two warmer intervals (at least 10 minutes) it is about to lapse.
-      const nearExpirySeconds = Math.max(600, 2 * props.warmerIntervalMinutes * 60);
+      // The warmer refreshes a token once less than two warmer intervals plus the 60 s safety margin
+      // are left, so after every healthy run the token has at least that much; below two intervals
+      // a refresh has failed (or the warmer stopped) and the token is about to lapse.
+      const nearExpirySeconds = 2 * props.warmerIntervalMinutes * 60;
       this.alarm(`TokenNearExpiry-${tenant}`, {
         metric: appMetric(METRIC.tokenRemainingSeconds, { tenant }, 'Minimum', warmPeriod),
         threshold: nearExpirySeconds,

@@ -167,6 +167,7 @@ describe('functions', () => {
       POWERTOOLS_LOG_LEVEL: 'INFO',
       TOKEN_SECRET_PREFIX: 'epic/nonprod/token/',
       FORCE_REFRESH_MIN_INTERVAL_SECONDS: '30',
+      WARMER_INTERVAL_SECONDS: '300',
       SIGNING_KEYS_JSON: expect.anything(),
     });
     expect(minter.MINTER_FUNCTION_NAME).toBeUndefined();
