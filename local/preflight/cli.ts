@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createTokenUrlResolver } from '../../functions/core/epic/smart-configuration.js';
 import { AppError, ConfigError } from '../../functions/core/errors/app-error.js';
 import type { AppLogger } from '../../functions/core/observability/powertools.js';
 import { formatPreflightReport } from '../../functions/core/preflight/format-report.js';
 import { runPreflight } from '../../functions/core/preflight/run-preflight.js';
 import { EnvReader } from '../../functions/lambda/config.js';
-import { createLocalRuntime, NONPROD_CLIENT_ID } from '../runtime/app.js';
+import { createLocalRuntime } from '../runtime/app.js';
+import { readLocalRuntimeSettings } from '../runtime/settings.js';
 
 /**
  * `npm run preflight -- --tenant <id> [--practitioner "<name>"] [--jwks-url <url>] [--json]`
@@ -59,36 +59,23 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const env = new EnvReader(process.env);
-  const keySource = env.optionalString('KEY_SOURCE') ?? 'local';
-  const tokenStore = env.optionalString('TOKEN_STORE') ?? 'file';
-  if (keySource !== 'local' && keySource !== 'kms')
-    env.problems.push(`KEY_SOURCE: "${keySource}" must be local or kms`);
-  if (tokenStore !== 'file' && tokenStore !== 'secretsmanager') {
-    env.problems.push(`TOKEN_STORE: "${tokenStore}" must be file or secretsmanager`);
-  }
-  const kmsKeyIds = (env.optionalString('KMS_KEY_IDS') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const tenantsFile = env.optionalString('TENANTS_FILE');
-  const tokenSecretPrefix = env.optionalString('TOKEN_SECRET_PREFIX');
-  const publicJwksUrl = values['jwks-url'] ?? env.optionalString('PUBLIC_JWKS_URL');
-  const stateDirSetting = env.optionalString('STATE_DIR');
-  env.done('Preflight settings');
+  // The local runtime's settings (its PORT and warmer do not apply: the CLI listens on an ephemeral
+  // port and mints on demand).
+  const {
+    port: _port,
+    warmerIntervalMs: _warmer,
+    ...settings
+  } = readLocalRuntimeSettings(process.env, 'Preflight settings');
+  const publicJwksUrl = values['jwks-url'] ?? new EnvReader(process.env).optionalString('PUBLIC_JWKS_URL');
 
   const logger = cliLogger(process.env.PREFLIGHT_VERBOSE !== undefined);
   // Against the embedded simulator a throw-away state dir keeps the developer's .local/ untouched.
-  const scratch = tenantsFile || stateDirSetting ? undefined : await mkdtemp(join(tmpdir(), 'preflight-'));
+  const scratch =
+    settings.tenantsFile || settings.stateDir ? undefined : await mkdtemp(join(tmpdir(), 'preflight-'));
   const runtime = await createLocalRuntime({
+    ...settings,
     port: 0,
-    stateDir: resolve(stateDirSetting ?? scratch ?? '.local'),
-    clientId: env.optionalString('EPIC_CLIENT_ID') ?? NONPROD_CLIENT_ID,
-    keySource: keySource as 'local' | 'kms',
-    tokenStore: tokenStore as 'file' | 'secretsmanager',
-    ...(kmsKeyIds.length ? { kmsKeyIds } : {}),
-    ...(tokenSecretPrefix ? { tokenSecretPrefix } : {}),
-    ...(tenantsFile ? { tenantsFile: resolve(tenantsFile) } : {}),
+    stateDir: settings.stateDir ?? scratch ?? resolve('.local'),
     logger,
   });
   try {
@@ -96,11 +83,7 @@ async function main(argv: string[]): Promise<number> {
       values.tenant,
       {
         reader: runtime.reader,
-        tokenUrls: createTokenUrlResolver({
-          fetch: runtime.reader.fetch,
-          clock: runtime.reader.clock,
-          logger,
-        }),
+        tokenUrls: runtime.tokenUrls,
         jwksUrl: publicJwksUrl ?? runtime.jwksUrl,
         activeKid: async () => (await runtime.keys.activeKey()).kid,
       },

@@ -8,7 +8,10 @@ import { SecretsManagerTokenStore } from '../../functions/core/aws/secrets-manag
 import { type Clock, realSleep, type Sleep, systemClock } from '../../functions/core/clock.js';
 import { parseTenantsJson, type TenantConfig, TenantRegistry } from '../../functions/core/config/tenants.js';
 import type { FetchFn, ReaderDependencies } from '../../functions/core/dependencies.js';
-import { createTokenUrlResolver } from '../../functions/core/epic/smart-configuration.js';
+import {
+  createTokenUrlResolver,
+  type TokenUrlResolver,
+} from '../../functions/core/epic/smart-configuration.js';
 import { LocalSigningKeys } from '../../functions/core/keys/local-signing-keys.js';
 import type { KeyConfig, SigningKeys } from '../../functions/core/keys/types.js';
 import {
@@ -92,6 +95,8 @@ export interface LocalRuntime {
   simulator?: EpicSimulator;
   reader: ReaderDependencies;
   minter: TokenMintingService;
+  /** The token URL resolver the minter and preflight share. */
+  tokenUrls: TokenUrlResolver;
   store: TokenStore;
   keys: SigningKeys;
   routes: LocalRoute[];
@@ -241,13 +246,15 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       : new FileTokenStore({ dir: join(options.stateDir, 'tokens'), logger });
   const store = options.wrapStore ? options.wrapStore(baseStore) : baseStore;
 
-  // 4. The minter (called in-process locally) and the readers' token provider.
+  // 4. The minter (called in-process locally) and the readers' token provider. One token URL
+  // resolver (and its discovery cache) serves the minter and preflight.
+  const tokenUrls = createTokenUrlResolver({ fetch: fetchFn, clock, logger });
   const minter = new TokenMintingService({
     clientId,
     tenants: registry,
     store,
     keys,
-    tokenUrls: createTokenUrlResolver({ fetch: fetchFn, clock, logger }),
+    tokenUrls,
     fetch: fetchFn,
     clock,
     sleep,
@@ -295,7 +302,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
       path: '/epic/preflight',
       handler: createPreflightHandler({
         reader,
-        tokenUrls: createTokenUrlResolver({ fetch: fetchFn, clock, logger }),
+        tokenUrls,
         activeKid: async () => (await keys.activeKey()).kid,
         jwksUrl,
       }),
@@ -321,6 +328,7 @@ export async function createLocalRuntime(options: LocalRuntimeOptions): Promise<
     ...(simulator ? { simulator } : {}),
     reader,
     minter,
+    tokenUrls,
     store,
     keys,
     routes,

@@ -52,6 +52,17 @@ describe('npm run preflight (the CLI) on the embedded sandbox', () => {
     expect(stderr).toContain('Unknown tenant "nope"');
   });
 
+  it('exits 2 naming KMS_KEY_IDS when KEY_SOURCE=kms has no key list, as npm start does', async () => {
+    const { code, stderr } = await cli(['--tenant', 'sandbox'], {
+      STATE_DIR: stateDir,
+      KEY_SOURCE: 'kms',
+      KMS_KEY_IDS: '',
+    });
+
+    expect(code).toBe(2);
+    expect(stderr).toContain('KMS_KEY_IDS: required when KEY_SOURCE=kms');
+  });
+
   it('exits 2 with the usage when --tenant is missing', async () => {
     const { code, stderr } = await cli([], {});
 
