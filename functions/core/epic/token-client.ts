@@ -108,7 +108,6 @@ export function parseTokenResponse(
 async function attemptOnce(
   request: TokenRequest,
   deps: TokenClientDependencies,
-  options: TokenClientOptions,
   timeoutMs: number,
 ): Promise<Attempt> {
   const { assertion, kid } = await createClientAssertion(deps.keys, {
@@ -210,7 +209,7 @@ export async function requestAccessToken(
   for (let attempt = 1; ; attempt++) {
     // Never let one attempt run past the budget: the minter's caller is waiting on it.
     const timeoutMs = Math.max(1, Math.min(options.requestTimeoutMs, deadlineMs - deps.clock.now()));
-    const result = await attemptOnce(request, deps, options, timeoutMs);
+    const result = await attemptOnce(request, deps, timeoutMs);
     if (result.kind === 'token') {
       deps.logger.info('EPIC_TOKEN_OBTAINED', {
         tenant: request.tenant,
