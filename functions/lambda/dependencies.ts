@@ -16,43 +16,44 @@ import { readJwksConfig, readMinterConfig, readReaderConfig } from './config.js'
  * Composition roots for the Lambdas: each builds its dependencies once per container from the
  * environment (functions/lambda/config.ts). The local runtime has its own (local/runtime/app.ts).
  */
+
+/** What every composition root shares: real time, real randomness, global fetch, Powertools. */
+const runtime = {
+  fetch: globalThis.fetch,
+  clock: systemClock,
+  sleep: realSleep,
+  random: Math.random,
+  logger,
+  metrics: powertoolsMetrics,
+};
+
+function tokenStore(secretPrefix: string): SecretsManagerTokenStore {
+  return new SecretsManagerTokenStore({ client: createSecretsManagerClient(), secretPrefix, logger });
+}
+
 let reader: ReaderDependencies | undefined;
 
 export function readerDependencies(): ReaderDependencies {
   if (reader) return reader;
   const config = readReaderConfig();
-  const store = new SecretsManagerTokenStore({
-    client: createSecretsManagerClient(),
-    secretPrefix: config.tokenSecretPrefix,
-    logger,
-  });
+  const store = tokenStore(config.tokenSecretPrefix);
   const minter = new LambdaTokenMinter({
+    ...runtime,
     client: createLambdaClient(),
     functionName: config.minterFunctionName,
     store,
-    clock: systemClock,
-    sleep: realSleep,
-    random: Math.random,
-    logger,
     safetyMarginSeconds: config.safetyMarginSeconds,
   });
   reader = {
+    ...runtime,
     clientId: config.clientId,
     tenants: new TenantRegistry(config.tenants.tenants),
     tokens: new CachingTokenProvider({
+      ...runtime,
       store,
       minter,
-      clock: systemClock,
-      logger,
-      metrics: powertoolsMetrics,
       safetyMarginSeconds: config.safetyMarginSeconds,
     }),
-    fetch: globalThis.fetch,
-    clock: systemClock,
-    sleep: realSleep,
-    random: Math.random,
-    logger,
-    metrics: powertoolsMetrics,
   };
   return reader;
 }
@@ -63,21 +64,12 @@ export function minterDependencies() {
   if (minter) return minter;
   const config = readMinterConfig();
   const service = new TokenMintingService({
+    ...runtime,
     clientId: config.clientId,
     tenants: new TenantRegistry(config.tenants.tenants),
-    store: new SecretsManagerTokenStore({
-      client: createSecretsManagerClient(),
-      secretPrefix: config.tokenSecretPrefix,
-      logger,
-    }),
+    store: tokenStore(config.tokenSecretPrefix),
     keys: new KmsSigningKeys(createKmsClient(), config.signingKeys, logger),
-    tokenUrls: createTokenUrlResolver({ fetch: globalThis.fetch, clock: systemClock, logger }),
-    fetch: globalThis.fetch,
-    clock: systemClock,
-    sleep: realSleep,
-    random: Math.random,
-    logger,
-    metrics: powertoolsMetrics,
+    tokenUrls: createTokenUrlResolver(runtime),
     settings: {
       forceMinIntervalSeconds: config.forceRefreshMinIntervalSeconds,
       safetyMarginSeconds: config.safetyMarginSeconds,

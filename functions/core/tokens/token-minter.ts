@@ -1,14 +1,13 @@
-import type { Clock, Sleep } from '../clock.js';
 import type { TenantRegistry } from '../config/tenants.js';
 import type { TokenUrlResolver } from '../epic/smart-configuration.js';
 import {
   DEFAULT_TOKEN_CLIENT_OPTIONS,
   requestAccessToken,
+  type TokenClientDependencies,
   type TokenClientOptions,
 } from '../epic/token-client.js';
 import { AppError, RateLimitedError } from '../errors/app-error.js';
-import type { SigningKeys } from '../keys/types.js';
-import { type AppLogger, type AppMetrics, METRIC } from '../observability/powertools.js';
+import { METRIC } from '../observability/powertools.js';
 import {
   type CachedToken,
   isUsable,
@@ -51,18 +50,10 @@ export const DEFAULT_MINTER_SETTINGS: MinterSettings = {
   tokenClient: DEFAULT_TOKEN_CLIENT_OPTIONS,
 };
 
-export interface MinterDependencies {
-  clientId: string;
+export interface MinterDependencies extends TokenClientDependencies {
   tenants: TenantRegistry;
   store: TokenStore;
-  keys: SigningKeys;
   tokenUrls: TokenUrlResolver;
-  fetch: typeof fetch;
-  clock: Clock;
-  sleep: Sleep;
-  random: () => number;
-  logger: AppLogger;
-  metrics: AppMetrics;
   settings?: Partial<MinterSettings>;
 }
 
