@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../../functions/core/errors/app-error.js';
+import { nextWeekMonday } from '../epic-simulator/scheduling/seed.js';
 import { createLocalRuntime } from './app.js';
 import { readLocalRuntimeSettings } from './settings.js';
 
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
     'Try:',
     `  curl -s ${runtime.jwksUrl}`,
     `  curl -s -X POST ${runtime.refreshUrl} -H 'Content-Type: application/json' -d '{"tenant":"${tenant}"}'`,
+    ...(runtime.simulator ? findSlotsExample(runtime.url) : []),
+    `  open ${runtime.url}/epic   (the integration page for Epic analysts)`,
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -45,3 +48,18 @@ main().catch((error: unknown) => {
   else process.stderr.write(`Local runtime failed to start: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });
+
+/** A find-slots call that returns Dr. Jane Smith's open slots in the seeded clinic next week. */
+function findSlotsExample(url: string): string[] {
+  const monday = nextWeekMonday(Date.now());
+  const day = (offset: number) => new Date(monday + offset * 86_400_000).toISOString().replace('.000Z', 'Z');
+  const body = JSON.stringify({
+    tenant: 'sandbox',
+    start: day(0),
+    end: day(5),
+    provider: { name: 'Jane Smith' },
+    serviceType: { code: '95014' },
+    limit: 5,
+  });
+  return [`  curl -s -X POST ${url}/epic/find-slots -H 'Content-Type: application/json' -d '${body}'`];
+}
