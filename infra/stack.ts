@@ -189,6 +189,7 @@ export class EpicIntegrationStack extends Stack {
 
     // Who may do what (the IAM facts the infra tests check).
     this.signingKeys.grantSign(tokenMinter.role);
+    this.signingKeys.restrictSignTo(tokenMinter.role);
     this.signingKeys.grantGetPublicKey(tokenMinter.role);
     this.signingKeys.grantGetPublicKey(jwks.role);
     this.signingKeys.grantGetPublicKey(preflight.role);

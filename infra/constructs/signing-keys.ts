@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import type { KeyConfig } from '../../functions/core/keys/types.js';
@@ -71,5 +71,29 @@ export class SigningKeys extends Construct {
    */
   grantSign(grantee: iam.IGrantable): void {
     for (const k of this.keys) if (k.config.state !== 'retired') k.key.grant(grantee, 'kms:Sign');
+  }
+
+  /**
+   * Key policy of every key this stack creates: `kms:Sign` is denied to every principal but
+   * `signer`, so broad IAM rights in the account (the default key policy trusts the account root)
+   * cannot sign a client assertion. Only Sign is denied: key administration by the account root is
+   * unchanged. The key policy references the role; the role's grants are a separate IAM policy that
+   * references the key, so there is no dependency cycle. A referenced key (`existingKeyArn`) cannot
+   * be changed here: its owner adds the same statement (docs/DEPLOY.md).
+   */
+  restrictSignTo(signer: iam.IRole): void {
+    for (const k of this.keys) {
+      if (!(k.key instanceof kms.Key)) continue; // a referenced key: see above
+      k.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'DenySignToAllButTokenMinter',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['kms:Sign'],
+          resources: ['*'],
+          conditions: { StringNotEquals: { 'aws:PrincipalArn': signer.roleArn } },
+        }),
+      );
+    }
   }
 }

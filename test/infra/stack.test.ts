@@ -358,7 +358,10 @@ describe('KMS keys', () => {
         for (const st of statements) {
           const actions = ([] as string[]).concat(st.Action as string | string[]);
           const principal = st.Principal as { AWS?: unknown; Service?: unknown };
-          if (principal.Service !== undefined) {
+          if (st.Effect === 'Deny') {
+            // the only Deny: kms:Sign for everyone but the token minter (checked below)
+            expect(st).toMatchObject({ Principal: { AWS: '*' }, Action: 'kms:Sign' });
+          } else if (principal.Service !== undefined) {
             // services (CloudWatch Logs, CloudWatch alarms) get exact actions, under a condition
             for (const a of actions) expect(a).not.toContain('*');
             expect(st.Condition, JSON.stringify(st)).toBeDefined();
@@ -369,6 +372,95 @@ describe('KMS keys', () => {
         }
       }
     }
+  });
+
+  it('every signing key the stack creates denies kms:Sign to every principal but the token minter role', () => {
+    // Arrange: a rotation, so retired, active and next keys are all created.
+    const rotation = synthesize(
+      configWith('nonprod', (c) => {
+        c.signingKeys = [
+          { name: 'signing-2026-06', alg: 'RS384', state: 'retired' },
+          { name: 'signing-2026-12', alg: 'RS384', state: 'active' },
+          { name: 'signing-2027-06', alg: 'ES384', state: 'next' },
+        ];
+      }),
+    );
+    for (const s of [nonprod, prod, rotation]) {
+      const minterArn = { 'Fn::GetAtt': [roleId(s.stack, 'tokenMinter'), 'Arn'] };
+      const signingKeys = Object.values(resourcesOfType(s.template, 'AWS::KMS::Key')).filter(
+        (k) => k.Properties?.KeyUsage === 'SIGN_VERIFY',
+      );
+      expect(signingKeys).toHaveLength(s.stack.signingKeys.keys.length);
+      for (const key of signingKeys) {
+        // Act
+        const statements = (key.Properties!.KeyPolicy as { Statement: Record<string, unknown>[] }).Statement;
+        const denies = statements.filter((st) => st.Effect === 'Deny');
+        // Assert
+        expect(denies).toEqual([
+          {
+            Sid: 'DenySignToAllButTokenMinter',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'kms:Sign',
+            Resource: '*',
+            Condition: { StringNotEquals: { 'aws:PrincipalArn': minterArn } },
+          },
+        ]);
+        // key administration by the account root is unaffected
+        expect(statements).toContainEqual(
+          expect.objectContaining({ Effect: 'Allow', Action: 'kms:*', Resource: '*' }),
+        );
+      }
+    }
+  });
+
+  it('the key policy deny adds no dependency cycle: key needs the minter role, the grant needs the key', () => {
+    // Arrange
+    const t = nonprod.template.toJSON() as {
+      Resources: Record<string, { Type: string; DependsOn?: string[]; Properties?: unknown }>;
+    };
+    const refs = (value: unknown): Set<string> => {
+      const found = new Set<string>();
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v !== null && typeof v === 'object') {
+          for (const [k, inner] of Object.entries(v)) {
+            if (k === 'Ref' && typeof inner === 'string') found.add(inner);
+            else if (k === 'Fn::GetAtt' && Array.isArray(inner)) found.add(String(inner[0]));
+            else walk(inner);
+          }
+        }
+      };
+      walk(value);
+      return found;
+    };
+    const graph = new Map(
+      Object.entries(t.Resources).map(([id, r]) => [
+        id,
+        [...refs(r.Properties), ...(r.DependsOn ?? [])].filter((d) => d in t.Resources),
+      ]),
+    );
+    // Act: depth-first search for a back edge.
+    const state = new Map<string, 'visiting' | 'done'>();
+    const cycles: string[] = [];
+    const visit = (id: string, path: string[]): void => {
+      if (state.get(id) === 'done') return;
+      if (state.get(id) === 'visiting') {
+        cycles.push([...path.slice(path.indexOf(id)), id].join(' -> '));
+        return;
+      }
+      state.set(id, 'visiting');
+      for (const dep of graph.get(id) ?? []) visit(dep, [...path, id]);
+      state.set(id, 'done');
+    };
+    for (const id of graph.keys()) visit(id, []);
+    // Assert
+    expect(cycles).toEqual([]);
+    const keyId = nonprod.stack.getLogicalId(
+      nonprod.stack.signingKeys.keys[0]!.key.node.defaultChild as CfnElement,
+    );
+    expect(graph.get(keyId)).toContain(roleId(nonprod.stack, 'tokenMinter'));
+    expect(graph.get(roleId(nonprod.stack, 'tokenMinter'))).not.toContain(keyId);
   });
 
   describe('during a rotation (old key retired, current active, new ES384 key next)', () => {
