@@ -37,7 +37,9 @@ export const ROUTES = [
 
 /**
  * Access log line: who called what and how it ended. No headers, no query string, no body, so no
- * token, assertion or patient data can reach it.
+ * token, assertion or patient data can reach it. Not `$context.error.validationErrorString` either:
+ * the schema validator's text can quote request-body values (e.g. a too-long string). The error
+ * fields are API Gateway's fixed texts: the response type (e.g. `BAD_REQUEST_BODY`) and message.
  */
 const ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(
   JSON.stringify({
@@ -53,8 +55,8 @@ const ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(
     responseLatency: '$context.responseLatency',
     integrationLatency: '$context.integrationLatency',
     integrationStatus: '$context.integration.status',
+    errorType: '$context.error.responseType',
     errorMessage: '$context.error.message',
-    validationError: '$context.error.validationErrorString',
     xrayTraceId: '$context.xrayTraceId',
   }),
 );
@@ -110,8 +112,8 @@ export class EpicApi extends Construct {
       );
 
     // Gateway response templates are plain substitution (not VTL), and the validation error text is
-    // not JSON-safe, so the body carries a fixed message in the house error shape; the exact schema
-    // violation is in the access log (`validationError`).
+    // not JSON-safe (and can quote body values), so the body carries a fixed message in the house
+    // error shape; the access log records `errorType: BAD_REQUEST_BODY`, never the violation text.
     this.api.addGatewayResponse('BadRequestBody', {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',

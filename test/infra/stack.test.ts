@@ -599,6 +599,29 @@ describe('API', () => {
       ],
     });
     const format = (stage.AccessLogSetting as { Format: string }).Format;
+    // Exactly these $context fields: nothing that can carry a header, query string or body value
+    // (not $context.error.validationErrorString, whose text can quote a body value).
+    const fields = Object.values(JSON.parse(format) as Record<string, string>).sort();
+    expect(fields).toEqual(
+      [
+        '$context.requestId',
+        '$context.requestTime',
+        '$context.identity.sourceIp',
+        '$context.identity.userArn',
+        '$context.httpMethod',
+        '$context.resourcePath',
+        '$context.status',
+        '$context.protocol',
+        '$context.responseLength',
+        '$context.responseLatency',
+        '$context.integrationLatency',
+        '$context.integration.status',
+        '$context.error.responseType',
+        '$context.error.message',
+        '$context.xrayTraceId',
+      ].sort(),
+    );
+    expect(format.match(/\$context\.[A-Za-z.]+/g)).toHaveLength(fields.length);
     expect(Object.keys(JSON.parse(format))).toContain('caller');
     for (const forbidden of ['header', 'body', 'querystring', 'authorization', 'token']) {
       expect(format.toLowerCase()).not.toContain(forbidden);
