@@ -155,7 +155,9 @@ export class EpicApi extends Construct {
         {
           authorizationType: iamAuth ? apigw.AuthorizationType.IAM : apigw.AuthorizationType.NONE,
           requestValidator: validator,
-          ...(bodyModel ? { requestModels: { 'application/json': bodyModel } } : {}),
+          // `$default` too: the functions accept any `application/*+json` (and no Content-Type), and
+          // API Gateway skips validation for a content type without a model, so every body is checked.
+          ...(bodyModel ? { requestModels: { 'application/json': bodyModel, $default: bodyModel } } : {}),
         },
       );
       if (iamAuth) {

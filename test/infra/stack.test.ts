@@ -564,9 +564,22 @@ describe('API', () => {
   });
 
   it('validates POST bodies against bounded schemas that reject unknown fields', () => {
-    for (const m of methodsOf(nonprod).filter((m) => m.HttpMethod === 'POST')) {
+    const modelIds = Object.fromEntries(
+      Object.entries(resourcesOfType(nonprod.template, 'AWS::ApiGateway::Model')).map(([id, m]) => [
+        m.Properties?.Name,
+        id,
+      ]),
+    );
+    const posts = methodsOf(nonprod).filter((m) => m.HttpMethod === 'POST');
+    expect(posts).toHaveLength(3);
+    for (const m of posts) {
+      const model = {
+        Ref: modelIds[pathOf(nonprod, m) === '/epic/find-slots' ? 'FindSlotsRequest' : 'TenantRequest'],
+      };
       expect(m.RequestValidatorId).toBeDefined();
-      expect(m.RequestModels).toEqual({ 'application/json': { Ref: expect.any(String) } });
+      // `$default` as well: a body sent as e.g. application/merge-patch+json (which the functions
+      // accept) is validated and size-capped too; API Gateway skips content types without a model.
+      expect(m.RequestModels).toEqual({ 'application/json': model, $default: model });
     }
     const models = Object.values(resourcesOfType(nonprod.template, 'AWS::ApiGateway::Model'));
     expect(models).toHaveLength(2);
