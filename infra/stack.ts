@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CfnOutput, Duration, Stack, type StackProps, Stage } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Stage } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -251,6 +251,7 @@ export class EpicIntegrationStack extends Stack {
     });
 
     this.acknowledgeFunctionFindings();
+    if (env === 'prod') this.warnIfProdIsIncomplete(config);
 
     new CfnOutput(this, 'ApiUrl', { value: `${this.api.baseUrl}/`, description: 'Base URL of the API' });
     new CfnOutput(this, 'JwkSetUrl', {
@@ -266,6 +267,28 @@ export class EpicIntegrationStack extends Stack {
         value: `${k.config.state} ${k.config.alg} ${k.key.keyArn}`,
         description: `Signing key ${k.config.name}: state, algorithm, KMS key ARN`,
       });
+    }
+  }
+
+  /**
+   * infra/config/prod.ts asks for `customDomain` and `alarmTopicArn` before the first prod deploy.
+   * A warning, not an error: prod must still synthesize offline (CI) without them.
+   */
+  private warnIfProdIsIncomplete(config: ValidatedEnvironmentConfig): void {
+    if (!config.customDomain) {
+      Annotations.of(this).addWarningV2(
+        'epic-integration:prod-without-custom-domain',
+        'prod has no customDomain: its JWK Set URL is the execute-api URL, which changes if the API is ' +
+          'ever replaced. Do not register it with Epic; set customDomain in infra/config/prod.ts before ' +
+          'the first prod deploy (docs/DEPLOY.md).',
+      );
+    }
+    if (!config.alarmTopicArn) {
+      Annotations.of(this).addWarningV2(
+        'epic-integration:prod-without-alarm-topic',
+        'prod has no alarmTopicArn: alarms notify only a topic this stack creates, which nobody is ' +
+          'subscribed to yet. Set alarmTopicArn in infra/config/prod.ts before the first prod deploy.',
+      );
     }
   }
 

@@ -7,7 +7,8 @@ import type { EnvironmentConfig } from './types.js';
  * system can be onboarded. Onboarding = add the health system to `tenants/prod.json` and deploy
  * (docs/DEPLOY.md). No sandbox or demo tenant belongs here.
  *
- * Set `customDomain` and `alarmTopicArn` for your organization before the first prod deploy.
+ * Set `customDomain` and `alarmTopicArn` for your organization before the first prod deploy;
+ * until both are set, synth warns (EpicIntegrationStack, not an error: CI synthesizes prod offline).
  */
 export const prod: EnvironmentConfig = {
   envName: 'prod',

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { App, type CfnElement } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build-app.js';
 import { ENVIRONMENTS } from '../../infra/config/index.js';
@@ -781,5 +781,53 @@ describe('API gateway responses', () => {
       StatusCode: '400',
       ResponseParameters: { 'gatewayresponse.header.Cache-Control': "'no-store'" },
     });
+  });
+});
+
+describe('prod readiness warnings', () => {
+  const customDomain = {
+    domainName: 'epic.example.org',
+    certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/12345678-1234-1234-1234-123456789012',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    hostedZoneName: 'example.org',
+  };
+  const alarmTopicArn = 'arn:aws:sns:eu-west-1:111122223333:platform-alarms';
+
+  it('warn at synth, without failing it, when prod has no custom domain and no alarm topic', () => {
+    // Arrange / Act: beforeAll synthesized the shipped prod config (neither is set).
+    const annotations = Annotations.fromStack(prod.stack);
+    // Assert
+    annotations.hasWarning(
+      '/EpicIntegration-prod',
+      Match.stringLikeRegexp('prod has no customDomain: .*execute-api.*Do not register it with Epic'),
+    );
+    annotations.hasWarning('/EpicIntegration-prod', Match.stringLikeRegexp('prod has no alarmTopicArn'));
+    expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('warn only about what is missing', () => {
+    // Arrange
+    const withDomain = synthesize(configWith('prod', (c) => (c.customDomain = customDomain)));
+    // Act
+    const annotations = Annotations.fromStack(withDomain.stack);
+    // Assert
+    annotations.hasNoWarning('*', Match.stringLikeRegexp('customDomain'));
+    annotations.hasWarning('/EpicIntegration-prod', Match.stringLikeRegexp('prod has no alarmTopicArn'));
+  });
+
+  it('do not warn when prod has both, nor for nonprod', () => {
+    // Arrange
+    const complete = synthesize(
+      configWith('prod', (c) => {
+        c.customDomain = customDomain;
+        c.alarmTopicArn = alarmTopicArn;
+      }),
+    );
+    // Act / Assert
+    for (const s of [complete, nonprod]) {
+      expect(
+        Annotations.fromStack(s.stack).findWarning('*', Match.stringLikeRegexp('customDomain|alarmTopicArn')),
+      ).toEqual([]);
+    }
   });
 });
