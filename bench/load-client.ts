@@ -36,6 +36,8 @@ export interface LatencyResult {
   requests: number;
   errors: number;
   non2xx: number;
+  /** Mean response body size (bytes read, not parsed, on every target). */
+  meanResponseBytes: number;
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
@@ -57,14 +59,26 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[index]!;
 }
 
-function once(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<number> {
+/**
+ * One request; resolves with the status and the body's byte count. Every target gets the same
+ * client-side work: the body is read to the end and counted, never decoded or parsed.
+ */
+function once(
+  agent: Agent,
+  url: URL,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
         res.on('error', reject);
       },
     );
@@ -79,6 +93,7 @@ async function latency(job: Extract<LoadJob, { mode: 'latency' }>): Promise<Late
   const samples: number[] = [];
   let errors = 0;
   let non2xx = 0;
+  let bytes = 0;
   let sent = 0;
   const warmEnd = performance.now() + job.warmupMs;
   let end = Number.POSITIVE_INFINITY;
@@ -95,10 +110,12 @@ async function latency(job: Extract<LoadJob, { mode: 'latency' }>): Promise<Late
       if (measuring) sent++;
       const t0 = performance.now();
       try {
-        const status = await once(agent, url, job.body, job.headers);
+        const reply = await once(agent, url, job.body, job.headers);
+        const ms = performance.now() - t0;
         if (measuring) {
-          samples.push(performance.now() - t0);
-          if (status < 200 || status >= 300) non2xx++;
+          samples.push(ms);
+          bytes += reply.bytes;
+          if (reply.status < 200 || reply.status >= 300) non2xx++;
         }
       } catch {
         if (measuring) errors++;
@@ -113,6 +130,7 @@ async function latency(job: Extract<LoadJob, { mode: 'latency' }>): Promise<Late
     requests: samples.length,
     errors,
     non2xx,
+    meanResponseBytes: bytes / Math.max(1, samples.length),
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     meanMs: sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length),

@@ -24,11 +24,18 @@ import { clinicWindow, DEFAULT_ECONOMY, type EconomyResult, measureTokenEconomy 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const QUICK = process.argv.includes('--quick');
-const LATENCY = { warmupMs: QUICK ? 300 : 1_000, durationMs: QUICK ? 1_000 : 4_000, maxRequests: 200_000 };
+const LATENCY = { warmupMs: QUICK ? 300 : 1_000, durationMs: QUICK ? 1_000 : 3_000, maxRequests: 200_000 };
+/**
+ * Latency rounds: direct and route measured alternately (direct first in even rounds, route first
+ * in odd ones), and each figure is the median of the per-round percentiles. One run of each was
+ * not enough: on a shared 2-core machine the same target's p50 at 50 clients moves by 15-20 ms
+ * between runs, more than the route's own cost.
+ */
+const ROUNDS = QUICK ? 2 : 3;
 const THROUGHPUT = { connections: 100, durationSeconds: QUICK ? 2 : 5 };
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-function runLoad<T>(job: LoadJob): Promise<T> {
+function runLoad<T>(job: LoadJob, _label: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-client.ts')], {
       env: { ...process.env, LOAD_JOB: JSON.stringify(job), NODE_OPTIONS: '' },
@@ -49,13 +56,62 @@ function runLoad<T>(job: LoadJob): Promise<T> {
   });
 }
 
+/** Per-round results of one target and the medians of their percentiles. */
+interface LatencySeries {
+  /** Medians over the rounds of each round's p50 / p99 / mean / rps. */
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  rps: number;
+  /** Max - min of the rounds' p50 and p99: the run-to-run noise of this target. */
+  p50SpreadMs: number;
+  p99SpreadMs: number;
+  meanResponseBytes: number;
+  rounds: LatencyResult[];
+}
+
 interface LatencyFigure {
   tenant: string;
   /** Epic's own latency injected in the simulator for this tenant (ms). */
   epicDelayMs: number;
   clients: number;
-  route: LatencyResult;
-  direct: LatencyResult;
+  route: LatencySeries;
+  direct: LatencySeries;
+  /**
+   * Percentiles where our route came out faster than the direct call by more than the noise (the
+   * larger of the two targets' round-to-round spread). Our route does the direct call's work plus
+   * its own, so such a figure is an artefact of the measurement, not a result.
+   */
+  suspect: Array<'p50' | 'p99'>;
+}
+
+const median = (values: readonly number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const spread = (values: readonly number[]) => Math.max(...values) - Math.min(...values);
+
+function series(rounds: LatencyResult[]): LatencySeries {
+  const p50s = rounds.map((r) => r.p50Ms);
+  const p99s = rounds.map((r) => r.p99Ms);
+  return {
+    p50Ms: median(p50s),
+    p99Ms: median(p99s),
+    meanMs: median(rounds.map((r) => r.meanMs)),
+    rps: median(rounds.map((r) => r.rps)),
+    p50SpreadMs: spread(p50s),
+    p99SpreadMs: spread(p99s),
+    meanResponseBytes: median(rounds.map((r) => r.meanResponseBytes)),
+    rounds,
+  };
+}
+
+function suspectPercentiles(route: LatencySeries, direct: LatencySeries): LatencyFigure['suspect'] {
+  const suspect: LatencyFigure['suspect'] = [];
+  if (route.p50Ms < direct.p50Ms - Math.max(route.p50SpreadMs, direct.p50SpreadMs)) suspect.push('p50');
+  if (route.p99Ms < direct.p99Ms - Math.max(route.p99SpreadMs, direct.p99SpreadMs)) suspect.push('p99');
+  return suspect;
 }
 
 interface LoadFigures {
@@ -180,22 +236,47 @@ async function measureLoad(): Promise<LoadFigures> {
       { tenant: LATENCY_ORG, epicDelayMs: EPIC_DELAY_MS, clients: 50, t: slow },
     ];
     for (const { tenant, epicDelayMs, clients, t } of plan) {
-      log(`latency, Epic +${epicDelayMs} ms, ${clients} client(s): direct $find, then POST /epic/find-slots`);
+      const what = `latency, Epic +${epicDelayMs} ms, ${clients} client(s)`;
+      log(`${what}: ${ROUNDS} rounds of direct $find and POST /epic/find-slots, alternating`);
       const job = (target: typeof t.route): LoadJob => ({ mode: 'latency', clients, ...LATENCY, ...target });
-      const directResult = await runLoad<LatencyResult>(job(t.direct));
-      const sampler =
-        clients === 50
-          ? setInterval(() => {
-              peakRss = Math.max(peakRss, process.memoryUsage().rss);
-            }, 20)
-          : undefined;
-      const routeResult = await runLoad<LatencyResult>(job(t.route));
-      if (sampler) clearInterval(sampler);
-      latency.push({ tenant, epicDelayMs, clients, route: routeResult, direct: directResult });
+      const rounds = { direct: [] as LatencyResult[], route: [] as LatencyResult[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? (['direct', 'route'] as const) : (['route', 'direct'] as const);
+        for (const name of order) {
+          const sampler =
+            clients === 50 && name === 'route'
+              ? setInterval(() => {
+                  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+                }, 20)
+              : undefined;
+          try {
+            rounds[name].push(
+              await runLoad<LatencyResult>(job(t[name]), `${what}, ${name}, round ${round + 1}`),
+            );
+          } finally {
+            if (sampler) clearInterval(sampler);
+          }
+        }
+      }
+      const route = series(rounds.route);
+      const direct = series(rounds.direct);
+      latency.push({
+        tenant,
+        epicDelayMs,
+        clients,
+        route,
+        direct,
+        suspect: suspectPercentiles(route, direct),
+      });
     }
     log(`throughput at ${THROUGHPUT.connections} connections (autocannon): direct, then route`);
-    const directT = await runLoad<ThroughputResult>({ mode: 'throughput', ...THROUGHPUT, ...fast.direct });
-    const routeT = await runLoad<ThroughputResult>({ mode: 'throughput', ...THROUGHPUT, ...fast.route });
+    const throughputJob = (target: typeof fast.route): LoadJob => ({
+      mode: 'throughput',
+      ...THROUGHPUT,
+      ...target,
+    });
+    const directT = await runLoad<ThroughputResult>(throughputJob(fast.direct), 'throughput, direct');
+    const routeT = await runLoad<ThroughputResult>(throughputJob(fast.route), 'throughput, route');
     return {
       latency,
       throughput: { route: routeT, direct: directT },
@@ -212,13 +293,18 @@ const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) :
 
 function table(load: LoadFigures, economy: EconomyResult, cold: ColdStartResult): string {
   const rows: string[][] = [['figure', 'ours', 'baseline', 'ratio', 'goal']];
-  for (const { epicDelayMs, clients, route, direct } of load.latency) {
+  for (const { epicDelayMs, clients, route, direct, suspect } of load.latency) {
     const epic = epicDelayMs ? `Epic +${epicDelayMs} ms` : 'Epic instant';
     for (const p of ['p50', 'p99'] as const) {
       const ours = p === 'p50' ? route.p50Ms : route.p99Ms;
       const base = p === 'p50' ? direct.p50Ms : direct.p99Ms;
+      const noise = Math.max(
+        p === 'p50' ? route.p50SpreadMs : route.p99SpreadMs,
+        p === 'p50' ? direct.p50SpreadMs : direct.p99SpreadMs,
+      );
       rows.push([
-        `find-slots ${p} latency, ${clients} client(s), ${epic} (ms; +${fmt(ours - base)} ms)`,
+        `find-slots ${p} latency, ${clients} client(s), ${epic} (ms; ${ours >= base ? '+' : ''}${fmt(ours - base)} ms, ` +
+          `noise ${fmt(noise)} ms)${suspect.includes(p) ? ' SUSPECT: ours < baseline' : ''}`,
         fmt(ours),
         fmt(base),
         fmt(ours / base),
@@ -303,12 +389,14 @@ async function main(): Promise<void> {
     machine: { node: process.version, platform: process.platform, arch: process.arch },
     quick: QUICK,
     findSlots: {
-      latency: load.latency.map(({ tenant, epicDelayMs, clients, route, direct }) => ({
+      rounds: ROUNDS,
+      latency: load.latency.map(({ tenant, epicDelayMs, clients, route, direct, suspect }) => ({
         tenant,
         epicDelayMs,
         clients,
         route,
         direct,
+        suspect,
         p50Ratio: route.p50Ms / direct.p50Ms,
         p99Ratio: route.p99Ms / direct.p99Ms,
         p50AddedMs: route.p50Ms - direct.p50Ms,
