@@ -33,10 +33,12 @@ export type LoadJob =
     };
 
 export interface LatencyResult {
+  /** 2xx answers measured (the latency samples). */
   requests: number;
   errors: number;
+  /** Answers with a status outside 2xx: counted, not sampled. */
   non2xx: number;
-  /** Mean response body size (bytes read, not parsed, on every target). */
+  /** Mean response body size of the 2xx answers (bytes read, not parsed, on every target). */
   meanResponseBytes: number;
   p50Ms: number;
   p99Ms: number;
@@ -112,10 +114,10 @@ async function latency(job: Extract<LoadJob, { mode: 'latency' }>): Promise<Late
       try {
         const reply = await once(agent, url, job.body, job.headers);
         const ms = performance.now() - t0;
-        if (measuring) {
+        if (measuring && (reply.status < 200 || reply.status >= 300)) non2xx++;
+        else if (measuring) {
           samples.push(ms);
           bytes += reply.bytes;
-          if (reply.status < 200 || reply.status >= 300) non2xx++;
         }
       } catch {
         if (measuring) errors++;

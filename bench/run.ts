@@ -35,7 +35,23 @@ const ROUNDS = QUICK ? 2 : 3;
 const THROUGHPUT = { connections: 100, durationSeconds: QUICK ? 2 : 5 };
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-function runLoad<T>(job: LoadJob, _label: string): Promise<T> {
+/**
+ * Runs one load job in its own process. A job with transport errors or non-2xx answers fails the
+ * bench: its figures would compare failures with successes.
+ */
+async function runLoad<T extends LatencyResult | ThroughputResult>(job: LoadJob, label: string): Promise<T> {
+  const result = await spawnLoad<T>(job);
+  if (result.errors > 0 || result.non2xx > 0) {
+    throw new Error(
+      `${label}: ${result.errors} transport error(s) and ${result.non2xx} non-2xx answer(s) ` +
+        `out of ${result.requests + result.errors + result.non2xx} requests to ${job.url}; ` +
+        'every request must succeed for the figure to mean anything',
+    );
+  }
+  return result;
+}
+
+function spawnLoad<T>(job: LoadJob): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'load-client.ts')], {
       env: { ...process.env, LOAD_JOB: JSON.stringify(job), NODE_OPTIONS: '' },
@@ -383,6 +399,14 @@ async function main(): Promise<void> {
     QUICK ? { ...DEFAULT_ECONOMY, requests: 1_000 } : DEFAULT_ECONOMY,
     log,
   );
+  const failedEconomy = [...economy.scenarios, { name: 'naive client', counts: economy.naive }].filter(
+    (sc) => sc.counts.non200 > 0,
+  );
+  if (failedEconomy.length > 0) {
+    throw new Error(
+      `token economy: requests not answered 200 (${failedEconomy.map((sc) => `${sc.name}: ${sc.counts.non200}`).join('; ')})`,
+    );
+  }
   const cold = await measureColdStart(root, QUICK ? 3 : 7, log);
   const results = {
     generatedAt: new Date().toISOString(),
