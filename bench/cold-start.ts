@@ -8,7 +8,8 @@ import { build, type Metafile } from 'esbuild';
 /**
  * Cold start: each `functions/<name>/handler.ts` bundled with esbuild the way infra/ deploys it
  * (house-function.ts: ESM, minified, AWS SDK bundled, the `require` shim banner, module/main
- * fields; target node20 here because the bench runs on the local Node), and once more with the AWS
+ * fields, a linked source map, run with NODE_OPTIONS=--enable-source-maps; target node20 here
+ * because the bench runs on the local Node), and once more with the AWS
  * SDK left external (the runtime-provided SDK alternative), then the wall time from
  * spawning `node` to the bundle's `handler` export being a function, against a bare `node` that
  * does nothing, median of several runs. The bundle is imported only: handlers build their
@@ -16,6 +17,9 @@ import { build, type Metafile } from 'esbuild';
  */
 const ESM_REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** The NODE_OPTIONS infra/ sets on every function (house-function.ts); bare node runs with it too. */
+const DEPLOYED_NODE_OPTIONS = '--enable-source-maps';
 
 export type BundleVariant = 'sdk-bundled' | 'sdk-external';
 
@@ -27,6 +31,8 @@ export interface BundleFigure {
    */
   variant: BundleVariant;
   bytes: number;
+  /** The linked `.map` file shipped next to the bundle (read at start with --enable-source-maps). */
+  sourceMapBytes: number;
   /** Bytes of the bundle's inputs by package (own code = "functions"), largest first. */
   bytesByPackage: Array<{ package: string; bytes: number }>;
   medianReadyMs: number;
@@ -72,7 +78,7 @@ function timeProcess(args: string[]): { wallMs: number; inProcessMs: number | un
   const t0 = performance.now();
   const child = spawnSync(process.execPath, args, {
     encoding: 'utf8',
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS },
   });
   const wallMs = performance.now() - t0;
   if (child.status !== 0) throw new Error(`cold start run failed: ${child.stderr.slice(0, 500)}`);
@@ -102,6 +108,7 @@ export async function measureColdStart(
       variant: BundleVariant;
       file: string;
       bytes: number;
+      sourceMapBytes: number;
       packages: BundleFigure['bytesByPackage'];
     }> = [];
     const jobs = names.flatMap((name) =>
@@ -121,7 +128,10 @@ export async function measureColdStart(
         mainFields: ['module', 'main'],
         banner: { js: ESM_REQUIRE_SHIM },
         minify: true,
-        sourcemap: false,
+        // As infra/ ships it: a linked source map next to the bundle, loaded at start because
+        // the function runs with NODE_OPTIONS=--enable-source-maps.
+        sourcemap: 'linked',
+        sourcesContent: false,
         metafile: true,
         logLevel: 'silent',
         ...(variant === 'sdk-external' ? { external: ['@aws-sdk/*', '@smithy/*', '@aws-crypto/*'] } : {}),
@@ -132,6 +142,7 @@ export async function measureColdStart(
         variant,
         file,
         bytes: statSync(file).size,
+        sourceMapBytes: statSync(`${file}.map`).size,
         packages: breakdown(result.metafile, `${key}.mjs`),
       });
     }
@@ -160,6 +171,7 @@ export async function measureColdStart(
         name: b.name,
         variant: b.variant,
         bytes: b.bytes,
+        sourceMapBytes: b.sourceMapBytes,
         bytesByPackage: b.packages,
         medianReadyMs: ready,
         ratioToBareNode: ready / bareMedian,
