@@ -139,7 +139,11 @@ describe('resilience: Epic FHIR faults during find-slots', () => {
     expect(res.body.slots).toHaveLength(row.counts.slots!);
     const diagnostics = res.body.diagnostics as Array<{ code: string; message: string }>;
     const malformed = diagnostics.find((d) => d.code === 'malformed-appointments');
-    expect(malformed?.message).toContain(String(row.counts.malformedAppointments));
+    expect(malformed?.message).toMatch(
+      new RegExp(
+        `^${row.counts.malformedAppointments} proposed appointment\\(s\\) from Epic had no readable start`,
+      ),
+    );
     expect(expectUsableToken(await h.stored(TENANT), TENANT, systemClock)).toEqual(before);
   });
 });
