@@ -18,6 +18,8 @@ import { createRefreshHandler } from '../../functions/refresh/handler.js';
 import { SEED_PATIENT_ID } from '../../local/epic-simulator/scheduling/seed.js';
 import { lambdaContext, toApiGatewayEvent } from '../../local/runtime/api-gateway-adapter.js';
 import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime/app.js';
+import { expectNoSecrets, type LogCapture } from '../helpers/log-capture.js';
+import { matrixRow } from './matrix.js';
 
 /**
  * The resilience suite's harness: the local runtime (real handlers, minter, token store) with the
@@ -258,4 +260,22 @@ export function findSlotsBody(nowMs: number, tenant = 'sandbox'): Record<string,
     end: new Date(monday + 17 * 3_600_000).toISOString(),
     patient: { id: SEED_PATIENT_ID },
   };
+}
+
+/**
+ * The `no-secrets-in-logs` check for one file, with a positive control first: the capture must have
+ * seen every code in `expectedCodes` (log codes this file's rows are known to produce), so the
+ * check fails if logging is rerouted away from the capture rather than passing on empty text.
+ */
+export function expectLogsCapturedWithoutSecrets(
+  logs: LogCapture,
+  h: Harness,
+  expectedCodes: readonly string[],
+): void {
+  const seen = new Set(logs.codes());
+  expect(
+    expectedCodes.filter((code) => !seen.has(code)),
+    'expected log codes missing from the capture',
+  ).toEqual([]);
+  expect(expectNoSecrets(logs.text(), h.secrets), matrixRow('no-secrets-in-logs').id).toEqual([]);
 }
