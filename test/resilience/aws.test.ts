@@ -12,9 +12,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../functions/core/clock.js';
 import type { CachedToken } from '../../functions/core/tokens/types.js';
 import { captureLogs, type LogCapture } from '../helpers/log-capture.js';
-import { matrixRow } from './matrix.js';
 import {
+  assertRow,
   expectLogsCapturedWithoutSecrets,
+  expectRowsAsserted,
   expectUsableToken,
   type Harness,
   startHarness,
@@ -116,6 +117,7 @@ describe('resilience: KMS and Secrets Manager faults', () => {
     await h.close();
     logs.restore();
     expectLogsCapturedWithoutSecrets(logs, h, LOG_CODES);
+    expectRowsAsserted(['KMS', 'Secrets Manager', 'Secrets']);
   });
 
   beforeEach(async () => {
@@ -138,20 +140,18 @@ describe('resilience: KMS and Secrets Manager faults', () => {
     ])(
       '%s: 503 signing_unavailable naming the KMS error, nothing sent to Epic, cache kept',
       async (id, name) => {
-        const row = matrixRow(id);
         faults.sign = name;
 
         const res = await h.refresh({ tenant: TENANT, force: true });
         const during = counts();
         const warm = await h.runtime.minter.warm();
 
-        expect(res.status).toBe(row.status);
-        expect(res.body.error).toBe(row.code);
-        expect(res.body.details).toMatchObject({ kmsError: name, operation: 'Sign' });
-        expect(during).toMatchObject({
-          kmsSign: row.counts.kmsSign,
-          epicTokenRequests: row.counts.epicTokenRequests,
+        assertRow(id, {
+          status: res.status,
+          code: res.body.error as string,
+          counts: { kmsSign: during.kmsSign, epicTokenRequests: during.epicTokenRequests },
         });
+        expect(res.body.details).toMatchObject({ kmsError: name, operation: 'Sign' });
         // The token is fresh, so the warmer does not need KMS and leaves it alone.
         expect(warm.tenants.find((t) => t.tenant === TENANT)?.outcome).toBe('fresh');
         expect(expectUsableToken(await h.stored(TENANT), TENANT, systemClock)).toEqual(before);
@@ -161,21 +161,18 @@ describe('resilience: KMS and Secrets Manager faults', () => {
 
   describe('Secrets Manager', () => {
     it('sm-read-throttling: a new container that cannot read the cache still gets a token, minted once', async () => {
-      const row = matrixRow('sm-read-throttling');
       faults.get = 'ThrottlingException';
 
       const res = await h.refresh({ tenant: TENANT }, h.newContainer(h.newMinter()));
       faults.get = undefined;
 
-      expect(res.status).toBe(row.status);
+      assertRow('sm-read-throttling', { status: res.status, code: null, counts: counts() });
       expect(res.body.refreshed).toBe(true);
-      expect(counts()).toEqual(row.counts);
       const after = expectUsableToken(await h.stored(TENANT), TENANT, systemClock);
       expect(after.access_token).toBe(res.body.access_token);
     });
 
     it('sm-unavailable: the minted token is served, the old one stays cached and is still served after', async () => {
-      const row = matrixRow('sm-unavailable');
       faults.get = 'InternalServiceError';
       faults.put = 'InternalServiceError';
 
@@ -187,14 +184,19 @@ describe('resilience: KMS and Secrets Manager faults', () => {
       const storedDuringOutage = await h.stored(TENANT);
       const warm = await h.runtime.minter.warm();
 
-      expect(res.status).toBe(row.status);
+      assertRow('sm-unavailable', {
+        status: res.status,
+        code: (res.body.error as string | undefined) ?? null,
+        counts: {
+          epicTokenRequests,
+          secretWritesFailed: failedWrites,
+          secretWritesByWarmer: writes() - failedWrites,
+        },
+      });
       expect(res.body.refreshed).toBe(true);
-      expect(epicTokenRequests).toBe(row.counts.epicTokenRequests);
-      expect(failedWrites).toBe(row.counts.secretWritesFailed);
       expect(storedDuringOutage).toEqual(before);
       expect(warm.tenants.find((t) => t.tenant === TENANT)?.outcome).toBe('fresh');
-      expect(writes() - failedWrites).toBe(row.counts.secretWritesByWarmer);
-      expect(counts().epicTokenRequests).toBe(row.counts.epicTokenRequests);
+      expect(counts().epicTokenRequests).toBe(epicTokenRequests);
       expect(expectUsableToken(await h.stored(TENANT), TENANT, systemClock)).toEqual(before);
     });
 
@@ -206,24 +208,23 @@ describe('resilience: KMS and Secrets Manager faults', () => {
           JSON.stringify({ ...before, tenant: 'sandbox', access_token: 'foreign-token-never-served-1234' }),
       ],
     ])('%s: treated as no token; one mint replaces it with a valid record', async (id, value) => {
-      const row = matrixRow(id);
       secrets.set(SECRET_ID, value());
 
       const res = await h.refresh({ tenant: TENANT }, h.newContainer(h.newMinter()));
 
-      expect(res.status).toBe(row.status);
+      const { epicTokenRequests, secretWrites } = counts();
+      assertRow(id, {
+        status: res.status,
+        code: (res.body.error as string | undefined) ?? null,
+        counts: { epicTokenRequests, secretWrites },
+      });
       expect(res.body.refreshed).toBe(true);
       expect(res.body.access_token).not.toBe('foreign-token-never-served-1234');
-      expect(counts()).toMatchObject({
-        epicTokenRequests: row.counts.epicTokenRequests,
-        secretWrites: row.counts.secretWrites,
-      });
       const after = expectUsableToken(await h.stored(TENANT), TENANT, systemClock);
       expect(after.access_token).toBe(res.body.access_token);
     });
 
     it('sm-write-fails-after-mint: the minted token is used, the warmer writes it, the next container reads it', async () => {
-      const row = matrixRow('sm-write-fails-after-mint');
       secrets.set(SECRET_ID, '{}');
       faults.put = 'ThrottlingException';
       const minter = h.newMinter();
@@ -235,12 +236,17 @@ describe('resilience: KMS and Secrets Manager faults', () => {
       const mintsBeforeNext = counts().epicTokenRequests;
       const next = await h.refresh({ tenant: TENANT }, h.newContainer());
 
-      expect(res.status).toBe(row.status);
+      assertRow('sm-write-fails-after-mint', {
+        status: res.status,
+        code: (res.body.error as string | undefined) ?? null,
+        counts: {
+          epicTokenRequests: mintsBeforeNext,
+          warmerRepairs: warm.tenants.filter((t) => t.outcome === 'repaired').length,
+          mintsAfterRepair: counts().epicTokenRequests - mintsBeforeNext,
+        },
+      });
       expect(res.body.refreshed).toBe(true);
-      expect(mintsBeforeNext).toBe(row.counts.epicTokenRequests);
       expect(storedAfterFailedWrite).toBe('{}');
-      expect(warm.tenants.filter((t) => t.outcome === 'repaired')).toHaveLength(row.counts.warmerRepairs!);
-      expect(counts().epicTokenRequests - mintsBeforeNext).toBe(row.counts.mintsAfterRepair);
       expect(next.body).toMatchObject({ access_token: res.body.access_token, refreshed: false });
       expect(expectUsableToken(await h.stored(TENANT), TENANT, systemClock).access_token).toBe(
         res.body.access_token,

@@ -1,6 +1,7 @@
 /**
- * The fault matrix: one row per fault, with the exact outcome the suite asserts. The tests read
- * their expectations from here (`matrixRow(id)`), and `matrix-doc.test.ts` renders these rows into
+ * The fault matrix: one row per fault, with the exact outcome the suite asserts. The tests check
+ * what they measured against a row with `assertRow(id, measured)` (support.ts), each file checks in
+ * an afterAll that all rows of its areas were asserted, and `matrix-doc.test.ts` renders these rows into
  * docs/RESILIENCE.md and fails when the committed doc differs, so the doc can only say what the
  * suite checks. The rendering depends on this data alone (never on run order or timing).
  */

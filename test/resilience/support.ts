@@ -18,8 +18,8 @@ import { createRefreshHandler } from '../../functions/refresh/handler.js';
 import { SEED_PATIENT_ID } from '../../local/epic-simulator/scheduling/seed.js';
 import { lambdaContext, toApiGatewayEvent } from '../../local/runtime/api-gateway-adapter.js';
 import { createLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime/app.js';
-import { expectNoSecrets, type LogCapture } from '../helpers/log-capture.js';
-import { matrixRow } from './matrix.js';
+import type { LogCapture } from '../helpers/log-capture.js';
+import { type Area, MATRIX, type MatrixRow, matrixRow } from './matrix.js';
 
 /**
  * The resilience suite's harness: the local runtime (real handlers, minter, token store) with the
@@ -44,6 +44,10 @@ export interface Harness {
   runtime: LocalRuntime;
   /** Every assertion, access token and patient id seen: none may appear in a log line. */
   secrets: Set<string>;
+  /** The client assertions among `secrets`. */
+  assertions: Set<string>;
+  /** The patient ids among `secrets`. */
+  patientIds: Set<string>;
   /** Delays the code asked to sleep, in order. */
   sleeps: number[];
   /** Requests our fetch sent to a token endpoint (including refused ones). */
@@ -103,6 +107,8 @@ export async function invoke(
 
 export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): Promise<Harness> {
   const secrets = new Set<string>([SEED_PATIENT_ID]);
+  const assertions = new Set<string>();
+  const patientIds = new Set<string>([SEED_PATIENT_ID]);
   const sleeps: number[] = [];
   let attempts = 0;
   const refusedUrl = await closedPortUrl();
@@ -114,7 +120,10 @@ export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): 
     if (isToken) {
       attempts++;
       const assertion = new URLSearchParams(String(init?.body ?? '')).get('client_assertion');
-      if (assertion) secrets.add(assertion);
+      if (assertion) {
+        secrets.add(assertion);
+        assertions.add(assertion);
+      }
       if (state.refuse) url = refusedUrl;
     }
     const response = await fetch(url, init);
@@ -169,6 +178,8 @@ export async function startHarness(options: Partial<LocalRuntimeOptions> = {}): 
   return {
     runtime,
     secrets,
+    assertions,
+    patientIds,
     sleeps,
     tokenAttempts: () => attempts,
     get refuseTokenEndpoint() {
@@ -262,8 +273,55 @@ export function findSlotsBody(nowMs: number, tenant = 'sandbox'): Record<string,
   };
 }
 
+/** What a test measured for a matrix row; status and code are compared only when given. */
+export interface Measured {
+  status?: MatrixRow['status'] | string;
+  code?: string | null;
+  counts: Record<string, number>;
+}
+
+/** Rows asserted through {@link assertRow} in this test file (vitest runs each file in its own process). */
+const assertedRows = new Set<string>();
+
 /**
- * The `no-secrets-in-logs` check for one file, with a positive control first: the capture must have
+ * Asserts a matrix row exactly (counts equal the row's counts, no more and no fewer; status and
+ * code when measured) and records that the row was asserted.
+ */
+export function assertRow(id: string, measured: Measured): MatrixRow {
+  const row = matrixRow(id);
+  if (measured.status !== undefined) expect(measured.status, `${id}: status`).toBe(row.status);
+  if (measured.code !== undefined) expect(measured.code, `${id}: code`).toBe(row.code);
+  expect(measured.counts, `${id}: counts`).toEqual(row.counts);
+  assertedRows.add(id);
+  return row;
+}
+
+/**
+ * For a file's afterAll: every matrix row of `areas` (the areas the file owns) was asserted through
+ * {@link assertRow} in this file. A row only mentioned, or a test that stopped before assertRow,
+ * fails here. (Running a subset of a file with `-t` reports the rows it skipped.)
+ */
+export function expectRowsAsserted(areas: readonly Area[]): void {
+  const missing = MATRIX.filter((r) => areas.includes(r.area) && !assertedRows.has(r.id)).map((r) => r.id);
+  expect(missing, 'matrix rows of this file not asserted through assertRow').toEqual([]);
+}
+
+/** Counts, per kind, the secrets the harness saw that appear in `text`. */
+export function leakCounts(text: string, h: Harness): Record<string, number> {
+  const found = (values: Iterable<string>) =>
+    [...values].filter((v) => v.length >= 8 && text.includes(v)).length;
+  const tokens = [...h.secrets].filter((v) => !h.assertions.has(v) && !h.patientIds.has(v));
+  return {
+    leakedTokens: found(tokens),
+    leakedAssertions:
+      found(h.assertions) + (text.match(/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\./g)?.length ?? 0),
+    leakedAuthorizationHeaders: text.match(/Bearer\s+[A-Za-z0-9._~+/-]{16,}/g)?.length ?? 0,
+    leakedPatientIds: found(h.patientIds),
+  };
+}
+
+/**
+ * The `no-secrets-in-logs` row for one file, with a positive control first: the capture must have
  * seen every code in `expectedCodes` (log codes this file's rows are known to produce), so the
  * check fails if logging is rerouted away from the capture rather than passing on empty text.
  */
@@ -277,5 +335,5 @@ export function expectLogsCapturedWithoutSecrets(
     expectedCodes.filter((code) => !seen.has(code)),
     'expected log codes missing from the capture',
   ).toEqual([]);
-  expect(expectNoSecrets(logs.text(), h.secrets), matrixRow('no-secrets-in-logs').id).toEqual([]);
+  assertRow('no-secrets-in-logs', { counts: leakCounts(logs.text(), h) });
 }

@@ -3,9 +3,10 @@ import { systemClock } from '../../functions/core/clock.js';
 import type { CachedToken } from '../../functions/core/tokens/types.js';
 import type { Fault } from '../../local/epic-simulator/index.js';
 import { captureLogs, type LogCapture } from '../helpers/log-capture.js';
-import { matrixRow } from './matrix.js';
 import {
+  assertRow,
   expectLogsCapturedWithoutSecrets,
+  expectRowsAsserted,
   expectUsableToken,
   type Harness,
   SLOW_ANSWER_MS,
@@ -35,6 +36,7 @@ describe('resilience: Epic token endpoint faults', () => {
     await h.close();
     logs.restore();
     expectLogsCapturedWithoutSecrets(logs, h, LOG_CODES);
+    expectRowsAsserted(['Epic token endpoint', 'Secrets']);
   });
 
   beforeEach(async () => {
@@ -71,14 +73,14 @@ describe('resilience: Epic token endpoint faults', () => {
     ['token-malformed-200', { kind: 'malformed' }],
     ['token-timeout', { kind: 'slow', delayMs: SLOW_ANSWER_MS }],
   ] as Array<[string, Fault]>)('%s: exact answer, bounded attempts, cached token kept', async (id, fault) => {
-    const row = matrixRow(id);
-
     const { res, stats } = await forcedRefreshUnder(fault);
 
-    expect(res.status).toBe(row.status);
-    expect(res.body.error).toBe(row.code);
+    assertRow(id, {
+      status: res.status,
+      code: res.body.error as string,
+      counts: { epicTokenRequests: stats.tokenRequests },
+    });
     expect(res.headers['Cache-Control']).toBe('no-store');
-    expect(stats.tokenRequests).toBe(row.counts.epicTokenRequests);
     expect(stats.tokensIssued).toBe(0);
     expect(JSON.stringify(res.body)).not.toContain(before.access_token);
     await expectCachedTokenUnchanged();
@@ -99,41 +101,45 @@ describe('resilience: Epic token endpoint faults', () => {
   });
 
   it('token-429-retry-after: waits at least Retry-After between attempts, then 502 with Retry-After', async () => {
-    const row = matrixRow('token-429-retry-after');
-
     const { res, stats } = await forcedRefreshUnder({ kind: 'status', status: 429, retryAfterSeconds: 2 });
 
-    expect(res.status).toBe(row.status);
-    expect(res.body.error).toBe(row.code);
+    assertRow('token-429-retry-after', {
+      status: res.status,
+      code: res.body.error as string,
+      counts: {
+        epicTokenRequests: stats.tokenRequests,
+        waitsOfAtLeastRetryAfter: h.sleeps.filter((ms) => ms >= 2_000).length,
+      },
+    });
     expect(res.headers['Retry-After']).toBe('2');
-    expect(stats.tokenRequests).toBe(row.counts.epicTokenRequests);
-    expect(h.sleeps.filter((ms) => ms >= 2_000)).toHaveLength(row.counts.waitsOfAtLeastRetryAfter!);
     await expectCachedTokenUnchanged();
   });
 
   it('token-connection-refused: three connection attempts, 502 epic_unavailable', async () => {
-    const row = matrixRow('token-connection-refused');
     h.refuseTokenEndpoint = true;
 
     const { res, attempts, stats } = await forcedRefreshUnder(undefined);
     h.refuseTokenEndpoint = false;
 
-    expect(res.status).toBe(row.status);
-    expect(res.body.error).toBe(row.code);
-    expect(attempts).toBe(row.counts.connectAttempts);
+    assertRow('token-connection-refused', {
+      status: res.status,
+      code: res.body.error as string,
+      counts: { connectAttempts: attempts },
+    });
     expect(stats.tokenRequests).toBe(0);
     expect(res.body.details).toMatchObject({ reason: 'ECONNREFUSED' });
     await expectCachedTokenUnchanged();
   });
 
   it('token-500-once: one retry succeeds and the new token replaces the old one', async () => {
-    const row = matrixRow('token-500-once');
-
     const { res, stats } = await forcedRefreshUnder({ kind: 'status', status: 500, times: 1 });
 
-    expect(res.status).toBe(row.status);
+    assertRow('token-500-once', {
+      status: res.status,
+      code: (res.body.error as string | undefined) ?? null,
+      counts: { epicTokenRequests: stats.tokenRequests },
+    });
     expect(res.body).toMatchObject({ refreshed: true });
-    expect(stats.tokenRequests).toBe(row.counts.epicTokenRequests);
     const after = expectUsableToken(await h.stored(TENANT), TENANT, systemClock);
     expect(after.access_token).toBe(res.body.access_token);
     expect(after.access_token).not.toBe(before.access_token);
