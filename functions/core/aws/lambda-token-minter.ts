@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { Clock, Sleep } from '../clock.js';
 import { AppError, DependencyError } from '../errors/app-error.js';
-import { backoffDelayMs, type RetryPolicy } from '../http/retry.js';
+import { nextDelayMs, type RetryPolicy } from '../http/retry.js';
 import type { AppLogger } from '../observability/powertools.js';
 import { decodeMintResponse, type MinterEvent } from '../tokens/minter-protocol.js';
 import {
@@ -27,11 +27,17 @@ export interface LambdaTokenMinterOptions {
   random: () => number;
   logger: AppLogger;
   safetyMarginSeconds?: number;
-  maxThrottleRetries?: number;
+  /**
+   * How long to keep retrying throttled invokes (default 15 s): longer than the minter's slowest
+   * busy spell, a warm run waiting on an unresponsive Epic for one group of tenants (10 s token
+   * budget + 3 s discovery), and well inside API Gateway's 29 s.
+   */
+  throttleBudgetMs?: number;
 }
 
-/** Waits between throttled invokes: full jitter, 200 ms doubling up to 1.6 s (about 5 s in all). */
-const THROTTLE_RETRY: RetryPolicy = { maxAttempts: 7, baseDelayMs: 200, maxDelayMs: 1_600 };
+/** Waits between throttled invokes: full jitter, 200 ms doubling up to 1.6 s, within the budget. */
+const THROTTLE_RETRY: RetryPolicy = { maxAttempts: 50, baseDelayMs: 200, maxDelayMs: 1_600 };
+const DEFAULT_THROTTLE_BUDGET_MS = 15_000;
 
 const errorName = (e: unknown): string => (e as { name?: string })?.name ?? 'Error';
 
@@ -40,7 +46,8 @@ export class LambdaTokenMinter implements TokenMinter {
 
   async mint(request: MintRequest): Promise<MintResult> {
     const { client, functionName, logger } = this.options;
-    const maxRetries = this.options.maxThrottleRetries ?? THROTTLE_RETRY.maxAttempts - 1;
+    const { clock, random } = this.options;
+    const deadlineMs = clock.now() + (this.options.throttleBudgetMs ?? DEFAULT_THROTTLE_BUDGET_MS);
     const payload: MinterEvent = { action: 'mint', ...request };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -63,7 +70,17 @@ export class LambdaTokenMinter implements TokenMinter {
       } catch (error) {
         if (error instanceof AppError) throw error;
         const name = errorName(error);
-        if (name !== 'TooManyRequestsException' || attempt >= maxRetries) {
+        const delay =
+          name === 'TooManyRequestsException'
+            ? nextDelayMs({
+                attempt: attempt + 1,
+                policy: THROTTLE_RETRY,
+                random,
+                nowMs: clock.now(),
+                deadlineMs,
+              })
+            : undefined;
+        if (delay === undefined) {
           logger.error('MINTER_INVOKE_FAILED', { tenant: request.tenant, errorName: name, attempt });
           throw new DependencyError(
             'token_unavailable',
@@ -75,7 +92,7 @@ export class LambdaTokenMinter implements TokenMinter {
           );
         }
         // Another mint is running: it will write the store. Wait, then look there first.
-        await this.options.sleep(backoffDelayMs(attempt + 1, THROTTLE_RETRY, this.options.random));
+        await this.options.sleep(delay);
         if (!request.force) {
           const stored = await this.options.store.read(request.tenant).catch(() => undefined);
           const rejected =
@@ -83,7 +100,7 @@ export class LambdaTokenMinter implements TokenMinter {
             request.rejectedTokenSha256 !== undefined &&
             tokenSha256(stored.access_token) === request.rejectedTokenSha256;
           const marginMs = (this.options.safetyMarginSeconds ?? 60) * 1000;
-          if (stored && !rejected && isUsable(stored, this.options.clock.now(), marginMs)) {
+          if (stored && !rejected && isUsable(stored, clock.now(), marginMs)) {
             return { token: stored, minted: false };
           }
         }

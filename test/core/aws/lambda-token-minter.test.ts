@@ -45,6 +45,7 @@ describe('LambdaTokenMinter (readers invoking the minter Lambda)', () => {
       clock,
       sleep: async (ms) => {
         sleeps.push(ms);
+        clock.advance(ms);
       },
       random: () => 0.5,
       logger: new MemoryLogger(),
@@ -102,14 +103,17 @@ describe('LambdaTokenMinter (readers invoking the minter Lambda)', () => {
       expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
     });
 
-    it('gives up after a bounded number of tries with token_unavailable', async () => {
+    it('keeps trying for the throttle budget (15 s), then gives up with token_unavailable', async () => {
       lambda.on(InvokeCommand).rejects(throttled());
       await expect(minter().mint({ tenant: 'a', force: false })).rejects.toMatchObject({
         code: 'token_unavailable',
         details: { awsError: 'TooManyRequestsException' },
       });
-      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(7);
+      const waited = sleeps.reduce((a, b) => a + b, 0);
+      expect(waited).toBeGreaterThan(15_000 - 1_600);
+      expect(waited).toBeLessThanOrEqual(15_000);
       expect(sleeps.every((ms) => ms <= 1_600)).toBe(true);
+      expect(lambda.commandCalls(InvokeCommand)).toHaveLength(sleeps.length + 1);
     });
   });
 });
