@@ -1,4 +1,5 @@
 import { ConfigError, UnknownTenantError } from '../errors/app-error.js';
+import { isHttpsOrLoopbackHttp, isJsonObject } from '../values.js';
 
 /** One health system's Epic (see `API.md`, "Tenants file"). */
 export interface TenantConfig {
@@ -33,7 +34,6 @@ export interface TenantsFile {
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkKeys(value: Obj, allowed: readonly string[], path: string, problems: string[]): void {
   for (const key of Object.keys(value)) {
@@ -55,8 +55,7 @@ function httpUrl(value: unknown, path: string, problems: string[], required: boo
     problems.push(`${path}: "${value}" is not a valid URL; give an absolute https:// URL`);
     return undefined;
   }
-  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+  if (!isHttpsOrLoopbackHttp(url)) {
     problems.push(`${path}: "${value}" must use https:// (plain http:// is allowed only on loopback)`);
     return undefined;
   }
@@ -84,7 +83,7 @@ export function defaultStu3BaseUrl(fhirBaseUrl: string): string | undefined {
 }
 
 function parseScheduling(value: unknown, path: string, problems: string[]): SchedulingConfig | undefined {
-  if (!isObj(value)) {
+  if (!isJsonObject(value)) {
     problems.push(
       `${path}: must be an object with serviceTypeSystem, serviceTypes and providerBasedScheduling`,
     );
@@ -104,7 +103,7 @@ function parseScheduling(value: unknown, path: string, problems: string[]): Sche
     const seen = new Set<string>();
     value.serviceTypes.forEach((st, i) => {
       const p = `${path}.serviceTypes[${i}]`;
-      if (!isObj(st)) {
+      if (!isJsonObject(st)) {
         problems.push(`${p}: must be an object {"code", "display"}`);
         return;
       }
@@ -130,7 +129,7 @@ function parseScheduling(value: unknown, path: string, problems: string[]): Sche
 }
 
 function parseTenant(value: unknown, path: string, problems: string[]): TenantConfig | undefined {
-  if (!isObj(value)) {
+  if (!isJsonObject(value)) {
     problems.push(`${path}: must be an object`);
     return undefined;
   }
@@ -190,7 +189,7 @@ export function parseTenantsFile(
   options: ParseTenantsOptions = {},
 ): TenantsFile {
   const problems: string[] = [];
-  if (!isObj(value)) throw new ConfigError(source, ['(root): must be an object {"tenants": [...]}']);
+  if (!isJsonObject(value)) throw new ConfigError(source, ['(root): must be an object {"tenants": [...]}']);
   checkKeys(value, ['tenants'], '(root)', problems);
   if (!Array.isArray(value.tenants)) {
     const what = options.allowEmpty ? 'an array (it may be empty)' : 'a non-empty array';

@@ -2,6 +2,7 @@ import type { ReaderDependencies } from '../dependencies.js';
 import { AppError, EpicTimeoutError, EpicUnavailableError } from '../errors/app-error.js';
 import { HTTP_STATUS_BY_CODE } from '../errors/http-status.js';
 import { fetchText, networkErrorName, nextDelayMs, parseRetryAfterMs, TimeoutError } from '../http/retry.js';
+import { isJsonObject } from '../values.js';
 
 /**
  * A small FHIR client for Epic, shared by find-slots and preflight.
@@ -127,16 +128,13 @@ type AttemptOutcome =
   | { kind: 'timeout' }
   | { kind: 'network'; errorName: string };
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Summarizes an OperationOutcome's issues: codes and severity, Epic's text only for fixed-text codes. */
 export function summarizeOutcome(resource: unknown): OutcomeSummary[] {
-  if (!isObject(resource) || resource.resourceType !== 'OperationOutcome') return [];
+  if (!isJsonObject(resource) || resource.resourceType !== 'OperationOutcome') return [];
   const issues = Array.isArray(resource.issue) ? resource.issue : [];
-  return issues.filter(isObject).map((issue) => {
-    const details = isObject(issue.details) ? issue.details : {};
-    const coding = Array.isArray(details.coding) ? details.coding.filter(isObject) : [];
+  return issues.filter(isJsonObject).map((issue) => {
+    const details = isJsonObject(issue.details) ? issue.details : {};
+    const coding = Array.isArray(details.coding) ? details.coding.filter(isJsonObject) : [];
     const epicCodes = coding.map((c) => c.code).filter((c): c is string => typeof c === 'string');
     const rawText =
       typeof details.text === 'string'
@@ -408,7 +406,7 @@ export class FhirClient {
     } catch {
       return { error: this.badResponse(req, status, 'a body that is not valid JSON') };
     }
-    if (!isObject(value) || typeof value.resourceType !== 'string') {
+    if (!isJsonObject(value) || typeof value.resourceType !== 'string') {
       return { error: this.badResponse(req, status, 'JSON that is not a FHIR resource (no resourceType)') };
     }
     return { resource: value as FhirResource };

@@ -3,6 +3,7 @@ import type { TenantConfig } from '../config/tenants.js';
 import { EpicTimeoutError, EpicUnavailableError } from '../errors/app-error.js';
 import { fetchText, networkErrorName, TimeoutError } from '../http/retry.js';
 import type { AppLogger } from '../observability/powertools.js';
+import { isHttpsOrLoopbackHttp } from '../values.js';
 
 /**
  * Token URL per tenant: the configured `tokenUrl`, else `token_endpoint` from
@@ -17,9 +18,7 @@ const DISCOVERY_TTL_MS = 6 * 60 * 60 * 1000;
 function isAcceptableEndpoint(value: unknown): value is string {
   if (typeof value !== 'string') return false;
   try {
-    const url = new URL(value);
-    const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-    return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
+    return isHttpsOrLoopbackHttp(new URL(value));
   } catch {
     return false;
   }

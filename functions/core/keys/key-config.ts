@@ -1,13 +1,11 @@
 import { ConfigError } from '../errors/app-error.js';
+import { isJsonObject } from '../values.js';
 import type { KeyConfig, KeyState, SigningAlg } from './types.js';
 
 const ALGS: readonly SigningAlg[] = ['RS384', 'ES384'];
 const STATES: readonly KeyState[] = ['next', 'active', 'retired'];
 const FIELDS = ['keyId', 'alg', 'state'] as const;
 const MAX_KEY_ID_LENGTH = 2048;
-
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * Validates the configured signing-key list shared by the KMS and the local implementations: a JSON
@@ -25,7 +23,7 @@ export function parseKeyConfigs(value: unknown, source: string): KeyConfig[] {
   const seen = new Map<string, number>();
   value.forEach((entry, i) => {
     const path = `keys[${i}]`;
-    if (!isObj(entry)) {
+    if (!isJsonObject(entry)) {
       problems.push(`${path}: must be an object {keyId, alg, state}`);
       return;
     }
@@ -57,7 +55,7 @@ export function parseKeyConfigs(value: unknown, source: string): KeyConfig[] {
   });
 
   const statePaths = (s: KeyState) =>
-    value.flatMap((e, i) => (isObj(e) && e.state === s ? [`keys[${i}]`] : []));
+    value.flatMap((e, i) => (isJsonObject(e) && e.state === s ? [`keys[${i}]`] : []));
   const active = statePaths('active');
   const next = statePaths('next');
   if (Array.isArray(value) && value.length > 0 && active.length === 0)

@@ -16,6 +16,7 @@ import {
   toResolvedProvider,
 } from '../scheduling/provider-resolution.js';
 import type { FindSlotsRequest } from '../scheduling/validate-request.js';
+import { isLoopbackHost } from '../values.js';
 
 /**
  * Per-tenant preflight (API.md, `POST /epic/preflight`; `npm run preflight -- --tenant <id>`):
@@ -110,10 +111,6 @@ function errorText(error: unknown): string {
   return `unexpected ${error instanceof Error ? error.name : 'error'}`;
 }
 
-function isLoopback(url: URL): boolean {
-  return url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-}
-
 function tenantConfigCheck(tenant: TenantConfig): PreflightCheck {
   const s = tenant.scheduling;
   const codes = s.serviceTypes.map((t) => t.code).join(', ');
@@ -158,7 +155,7 @@ async function jwksCheck(deps: PreflightDependencies): Promise<PreflightCheck> {
       'Configure the public JWK Set URL of this environment.',
     );
   }
-  if (url.protocol !== 'https:' && !isLoopback(url)) {
+  if (url.protocol !== 'https:' && !isLoopbackHost(url)) {
     return check(
       name,
       'fail',

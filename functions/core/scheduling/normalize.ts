@@ -1,4 +1,5 @@
 import { type OutcomeSummary, summarizeOutcome } from '../epic/fhir-client.js';
+import { isJsonObject } from '../values.js';
 import { NPI_SYSTEM, nameMatches, type ResolvedProvider } from './provider-resolution.js';
 
 /**
@@ -58,7 +59,6 @@ export interface FindBundle {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
 
 const REFERENCE = /(?:^|\/)([A-Z][a-z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
@@ -75,10 +75,10 @@ export function parseReference(reference: string): { type: string; id: string } 
 }
 
 function actorOf(participant: unknown): Actor | undefined {
-  if (!isObj(participant) || !isObj(participant.actor)) return undefined;
+  if (!isJsonObject(participant) || !isJsonObject(participant.actor)) return undefined;
   const actor = participant.actor;
   const ref = typeof actor.reference === 'string' ? parseReference(actor.reference) : undefined;
-  const identifier = isObj(actor.identifier) ? actor.identifier : undefined;
+  const identifier = isJsonObject(actor.identifier) ? actor.identifier : undefined;
   const npi = identifier && identifier.system === NPI_SYSTEM ? str(identifier.value) : null;
   const type = ref?.type ?? str(actor.type);
   if (!type) return undefined;
@@ -86,10 +86,10 @@ function actorOf(participant: unknown): Actor | undefined {
 }
 
 function codingsOf(appointment: Obj): SlotServiceType[] {
-  const concepts = Array.isArray(appointment.serviceType) ? appointment.serviceType.filter(isObj) : [];
+  const concepts = Array.isArray(appointment.serviceType) ? appointment.serviceType.filter(isJsonObject) : [];
   const out: SlotServiceType[] = [];
   for (const concept of concepts) {
-    const codings = Array.isArray(concept.coding) ? concept.coding.filter(isObj) : [];
+    const codings = Array.isArray(concept.coding) ? concept.coding.filter(isJsonObject) : [];
     for (const c of codings) {
       const code = str(c.code);
       if (code) out.push({ system: str(c.system), code, display: str(c.display) ?? str(concept.text) });
@@ -100,12 +100,12 @@ function codingsOf(appointment: Obj): SlotServiceType[] {
 
 function slotIdsOf(appointment: Obj): string[] {
   const ids: string[] = [];
-  const contained = Array.isArray(appointment.contained) ? appointment.contained.filter(isObj) : [];
+  const contained = Array.isArray(appointment.contained) ? appointment.contained.filter(isJsonObject) : [];
   const containedSlots = new Map<string, Obj>();
   for (const c of contained) {
     if (c.resourceType === 'Slot' && typeof c.id === 'string') containedSlots.set(c.id, c);
   }
-  const refs = Array.isArray(appointment.slot) ? appointment.slot.filter(isObj) : [];
+  const refs = Array.isArray(appointment.slot) ? appointment.slot.filter(isJsonObject) : [];
   for (const ref of refs) {
     const reference = str(ref.reference);
     if (!reference) continue;
@@ -158,15 +158,15 @@ export function readAppointment(appointment: Obj): ProposedAppointment | undefin
 /** Reads a `$find` answer: a Bundle (appointments + outcome entries) or a bare OperationOutcome. */
 export function readFindBundle(resource: unknown): FindBundle {
   const result: FindBundle = { appointments: [], issues: [], malformed: 0 };
-  if (!isObj(resource)) return result;
+  if (!isJsonObject(resource)) return result;
   if (resource.resourceType === 'OperationOutcome') {
     result.issues.push(...summarizeOutcome(resource));
     return result;
   }
-  const entries = Array.isArray(resource.entry) ? resource.entry.filter(isObj) : [];
+  const entries = Array.isArray(resource.entry) ? resource.entry.filter(isJsonObject) : [];
   for (const entry of entries) {
     const inner = entry.resource;
-    if (!isObj(inner)) continue;
+    if (!isJsonObject(inner)) continue;
     if (inner.resourceType === 'OperationOutcome') {
       result.issues.push(...summarizeOutcome(inner));
     } else if (inner.resourceType === 'Appointment') {

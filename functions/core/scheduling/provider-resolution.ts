@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import type { TenantConfig } from '../config/tenants.js';
 import type { FhirClient, FhirResource } from '../epic/fhir-client.js';
 import { AppError } from '../errors/app-error.js';
+import { isJsonObject } from '../values.js';
 import type { ProviderQuery } from './validate-request.js';
 
 /**
@@ -67,7 +68,6 @@ function describeQuery(query: ProviderQuery): string {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [];
 
@@ -142,7 +142,7 @@ export function parseProviderName(raw: string): ParsedName | undefined {
 
 /** Picks the official (else usual, else first) HumanName of a Practitioner. */
 function humanName(practitioner: Obj): { text: string; family?: string; given: string[] } {
-  const names = Array.isArray(practitioner.name) ? practitioner.name.filter(isObj) : [];
+  const names = Array.isArray(practitioner.name) ? practitioner.name.filter(isJsonObject) : [];
   const chosen =
     names.find((n) => n.use === 'official') ?? names.find((n) => n.use === 'usual') ?? names[0] ?? {};
   const family = typeof chosen.family === 'string' ? chosen.family : undefined;
@@ -153,14 +153,14 @@ function humanName(practitioner: Obj): { text: string; family?: string; given: s
 }
 
 export function npiOf(resource: Obj): string | undefined {
-  const ids = Array.isArray(resource.identifier) ? resource.identifier.filter(isObj) : [];
+  const ids = Array.isArray(resource.identifier) ? resource.identifier.filter(isJsonObject) : [];
   const npi = ids.find((i) => i.system === NPI_SYSTEM && typeof i.value === 'string');
   return npi ? (npi.value as string) : undefined;
 }
 
 /** A Practitioner resource as a resolved provider (undefined when it has no id). */
 export function toResolvedProvider(practitioner: unknown): ResolvedProvider | undefined {
-  if (!isObj(practitioner) || practitioner.resourceType !== 'Practitioner') return undefined;
+  if (!isJsonObject(practitioner) || practitioner.resourceType !== 'Practitioner') return undefined;
   if (typeof practitioner.id !== 'string' || practitioner.id.length === 0) return undefined;
   const name = humanName(practitioner);
   const npi = npiOf(practitioner);
@@ -241,11 +241,11 @@ export function providerCacheKey(tenant: string, query: ProviderQuery): string {
 }
 
 function bundlePractitioners(bundle: FhirResource | undefined): ResolvedProvider[] {
-  const entries = bundle && Array.isArray(bundle.entry) ? bundle.entry.filter(isObj) : [];
+  const entries = bundle && Array.isArray(bundle.entry) ? bundle.entry.filter(isJsonObject) : [];
   const seen = new Set<string>();
   const out: ResolvedProvider[] = [];
   for (const entry of entries) {
-    const search = isObj(entry.search) ? entry.search : {};
+    const search = isJsonObject(entry.search) ? entry.search : {};
     if (search.mode === 'outcome' || search.mode === 'include') continue;
     const provider = toResolvedProvider(entry.resource);
     if (provider && !seen.has(provider.id)) {

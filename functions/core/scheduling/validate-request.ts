@@ -1,5 +1,6 @@
 import type { ServiceTypeConfig, TenantConfig, TenantRegistry } from '../config/tenants.js';
 import { InvalidInputError } from '../errors/app-error.js';
+import { isJsonObject } from '../values.js';
 
 /**
  * Validation of a `POST /epic/find-slots` body (API.md). Every rejection is a 400 `invalid_input`
@@ -51,7 +52,6 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})
 const WITHOUT_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/;
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -141,7 +141,7 @@ function fhirId(value: unknown, field: string, what: string): string {
 function provider(value: unknown): ProviderQuery {
   const shape =
     'an object with exactly one of "name" (1-100 characters), "id" (FHIR id) or "npi" (10 digits)';
-  if (!isObj(value))
+  if (!isJsonObject(value))
     throw new InvalidInputError('provider', `"provider" must be ${shape}; got ${describe(value)}.`);
   onlyKeys(value, ['name', 'id', 'npi'], 'provider');
   const given = (['name', 'id', 'npi'] as const).filter((k) => value[k] !== undefined);
@@ -192,7 +192,7 @@ function serviceType(value: unknown, tenant: TenantConfig): FindSlotsRequest['se
   const listed = serviceTypes
     .map((s: ServiceTypeConfig) => (s.display ? `${s.code} (${s.display})` : s.code))
     .join(', ');
-  if (!isObj(value)) {
+  if (!isJsonObject(value)) {
     throw new InvalidInputError(
       'serviceType',
       `"serviceType" must be an object {"code"} with one of ${listed}; got ${describe(value)}.`,
@@ -221,7 +221,7 @@ function serviceType(value: unknown, tenant: TenantConfig): FindSlotsRequest['se
 }
 
 function idObject(value: unknown, field: 'location' | 'patient', what: string): string {
-  if (!isObj(value))
+  if (!isJsonObject(value))
     throw new InvalidInputError(
       field,
       `"${field}" must be an object {"id"} with ${what}; got ${describe(value)}.`,
@@ -237,7 +237,7 @@ function idObject(value: unknown, field: 'location' | 'patient', what: string): 
  *   UnknownTenantError (404 `unknown_tenant`).
  */
 export function validateFindSlotsRequest(body: unknown, tenants: TenantRegistry): FindSlotsRequest {
-  if (!isObj(body)) throw new InvalidInputError('body', 'The request body must be a JSON object.');
+  if (!isJsonObject(body)) throw new InvalidInputError('body', 'The request body must be a JSON object.');
   onlyKeys(body, FIND_SLOTS_FIELDS, '');
   const tenantId = body.tenant;
   if (typeof tenantId !== 'string' || tenantId.length === 0 || tenantId.length > 40) {

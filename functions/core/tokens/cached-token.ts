@@ -1,11 +1,9 @@
+import { TENANT_ID_PATTERN } from '../config/tenants.js';
+import { isJsonObject } from '../values.js';
 import type { CachedToken } from './types.js';
 
 /** Strict ISO 8601 date-time with a zone (what `Date.prototype.toISOString` writes, offsets allowed). */
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const SAFE_TENANT = /^[a-z0-9][a-z0-9-]{0,39}$/;
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const isoTime = (v: unknown): v is string =>
   typeof v === 'string' && ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v));
@@ -23,11 +21,11 @@ export function parseCachedToken(text: string, tenant: string): CachedToken | { 
     // JSON.parse's message quotes the input, which may hold the token: never pass it on.
     return { problem: 'not valid JSON' };
   }
-  if (!isObj(value)) return { problem: 'not a JSON object' };
+  if (!isJsonObject(value)) return { problem: 'not a JSON object' };
 
   if (typeof value.tenant !== 'string') return { problem: 'tenant: missing or not a string' };
   if (value.tenant !== tenant) {
-    const other = SAFE_TENANT.test(value.tenant) ? `"${value.tenant}"` : 'another tenant';
+    const other = TENANT_ID_PATTERN.test(value.tenant) ? `"${value.tenant}"` : 'another tenant';
     return { problem: `foreign: the record belongs to ${other}, not "${tenant}"` };
   }
 

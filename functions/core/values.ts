@@ -1,0 +1,15 @@
+/** Small checks on untrusted values shared by the config, token and FHIR parsers. */
+
+/** A JSON object (not null, not an array). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isLoopbackHost(url: URL): boolean {
+  return url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
+}
+
+/** The one rule for every Epic-facing URL: https, or plain http only on loopback (local runs, tests). */
+export function isHttpsOrLoopbackHttp(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url));
+}
