@@ -1,5 +1,14 @@
 /** Small checks on untrusted values shared by the config, token and FHIR parsers. */
 
+/** The parsed value, or undefined when the text is not JSON (never throws). */
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

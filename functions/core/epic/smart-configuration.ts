@@ -3,7 +3,7 @@ import type { TenantConfig } from '../config/tenants.js';
 import { EpicTimeoutError, EpicUnavailableError } from '../errors/app-error.js';
 import { fetchText, networkErrorName, TimeoutError } from '../http/retry.js';
 import type { AppLogger } from '../observability/powertools.js';
-import { isHttpsOrLoopbackHttp } from '../values.js';
+import { isHttpsOrLoopbackHttp, parseJsonOrUndefined } from '../values.js';
 
 /**
  * Token URL per tenant: the configured `tokenUrl`, else `token_endpoint` from
@@ -60,12 +60,7 @@ export function createTokenUrlResolver(deps: {
         { details: { tenant: tenant.id, url } },
       );
     }
-    let body: unknown;
-    try {
-      body = JSON.parse(response.text);
-    } catch {
-      body = undefined;
-    }
+    const body = parseJsonOrUndefined(response.text);
     const endpoint = (body as { token_endpoint?: unknown } | undefined)?.token_endpoint;
     if (response.status !== 200 || !isAcceptableEndpoint(endpoint)) {
       throw new EpicUnavailableError(

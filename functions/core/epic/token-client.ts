@@ -13,6 +13,7 @@ import type { SigningKeys } from '../keys/types.js';
 import type { AppLogger, AppMetrics } from '../observability/powertools.js';
 import { METRIC } from '../observability/powertools.js';
 import type { CachedToken } from '../tokens/types.js';
+import { parseJsonOrUndefined } from '../values.js';
 import { createClientAssertion } from './client-assertion.js';
 import { tokenErrorHint } from './token-errors.js';
 
@@ -61,14 +62,6 @@ interface TokenRequest {
 type Attempt =
   | { kind: 'token'; token: CachedToken }
   | { kind: 'retry'; reason: string; retryAfterMs?: number; final: EpicUnavailableError | EpicTimeoutError };
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Validates Epic's 200 body. Never includes the token in an error. */
 export function parseTokenResponse(
@@ -159,7 +152,12 @@ async function attemptOnce(
 
   const { status } = response;
   if (status === 200) {
-    const parsed = parseTokenResponse(parseJson(response.text), request.tenant, deps.clock.now(), kid);
+    const parsed = parseTokenResponse(
+      parseJsonOrUndefined(response.text),
+      request.tenant,
+      deps.clock.now(),
+      kid,
+    );
     if ('problem' in parsed) {
       throw new EpicUnavailableError(
         'epic_bad_response',
@@ -187,7 +185,9 @@ async function attemptOnce(
     );
     return { kind: 'retry', reason: `http_${status}`, retryAfterMs, final };
   }
-  const body = parseJson(response.text) as { error?: unknown; error_description?: unknown } | undefined;
+  const body = parseJsonOrUndefined(response.text) as
+    | { error?: unknown; error_description?: unknown }
+    | undefined;
   const epicError = typeof body?.error === 'string' ? body.error.slice(0, 64) : `http_${status}`;
   const description =
     typeof body?.error_description === 'string' ? body.error_description.slice(0, 300) : undefined;
