@@ -5,12 +5,12 @@ import { nextDelayMs, type RetryPolicy } from '../http/retry.js';
 import type { AppLogger } from '../observability/powertools.js';
 import { decodeMintResponse, type MinterEvent } from '../tokens/minter-protocol.js';
 import {
+  isRejected,
   isUsable,
   type MintRequest,
   type MintResult,
   type TokenMinter,
   type TokenStore,
-  tokenSha256,
 } from '../tokens/types.js';
 
 /**
@@ -95,12 +95,12 @@ export class LambdaTokenMinter implements TokenMinter {
         await this.options.sleep(delay);
         if (!request.force) {
           const stored = await this.options.store.read(request.tenant).catch(() => undefined);
-          const rejected =
-            stored !== undefined &&
-            request.rejectedTokenSha256 !== undefined &&
-            tokenSha256(stored.access_token) === request.rejectedTokenSha256;
           const marginMs = (this.options.safetyMarginSeconds ?? 60) * 1000;
-          if (stored && !rejected && isUsable(stored, clock.now(), marginMs)) {
+          if (
+            stored &&
+            !isRejected(stored, request.rejectedTokenSha256) &&
+            isUsable(stored, clock.now(), marginMs)
+          ) {
             return { token: stored, minted: false };
           }
         }

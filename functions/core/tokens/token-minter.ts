@@ -10,13 +10,13 @@ import { AppError, RateLimitedError } from '../errors/app-error.js';
 import { METRIC } from '../observability/powertools.js';
 import {
   type CachedToken,
+  isRejected,
   isUsable,
   type MintRequest,
   type MintResult,
   msUntilExpiry,
   type TokenMinter,
   type TokenStore,
-  tokenSha256,
 } from './types.js';
 
 /**
@@ -230,10 +230,7 @@ export class TokenMintingService implements TokenMinter {
     const stored = await this.readStore(tenant);
     // The newest token known: the store's, or this minter's own when writing it to the store failed.
     const known = newest(stored, this.lastMinted.get(tenant));
-    const rejected =
-      known !== undefined &&
-      request.rejectedTokenSha256 !== undefined &&
-      tokenSha256(known.access_token) === request.rejectedTokenSha256;
+    const rejected = known !== undefined && isRejected(known, request.rejectedTokenSha256);
 
     if (known && !rejected && !request.force && isUsable(known, clock.now(), marginMs)) {
       if (known !== stored) await this.writeStore(known, 'TOKEN_CACHE_REPAIRED');

@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error.js';
 import { type AppLogger, type AppMetrics, METRIC } from '../observability/powertools.js';
 import {
   type CachedToken,
+  isRejected,
   isUsable,
   type ProvidedToken,
   type TokenMinter,
@@ -62,9 +63,9 @@ export class CachingTokenProvider implements TokenProvider {
   }
 
   private usable(tenant: string, token: CachedToken): boolean {
-    if (!isUsable(token, this.deps.clock.now(), this.marginMs)) return false;
-    const rejected = this.rejected.get(tenant);
-    return rejected === undefined || rejected !== tokenSha256(token.access_token);
+    return (
+      isUsable(token, this.deps.clock.now(), this.marginMs) && !isRejected(token, this.rejected.get(tenant))
+    );
   }
 
   private shared(key: string, run: () => Promise<ProvidedToken>): Promise<ProvidedToken> {

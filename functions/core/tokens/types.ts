@@ -75,6 +75,11 @@ export function tokenSha256(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'utf8').digest('base64url');
 }
 
+/** Whether `token` is the one Epic rejected (by the hash of its value; no hash = none rejected). */
+export function isRejected(token: CachedToken, rejectedTokenSha256: string | undefined): boolean {
+  return rejectedTokenSha256 !== undefined && tokenSha256(token.access_token) === rejectedTokenSha256;
+}
+
 export function msUntilExpiry(token: CachedToken, nowMs: number): number {
   return Date.parse(token.expires_at) - nowMs;
 }
