@@ -10,6 +10,7 @@ import { logger, powertoolsMetrics } from '../core/observability/powertools.js';
 import { TokenMintingService } from '../core/tokens/token-minter.js';
 import { CachingTokenProvider } from '../core/tokens/token-provider.js';
 import type { JwksDependencies } from '../jwks/handler.js';
+import type { PreflightHandlerDependencies } from '../preflight/handler.js';
 import { readJwksConfig, readMinterConfig, readReaderConfig } from './config.js';
 
 /**
@@ -91,4 +92,21 @@ export function jwksDependencies(): JwksDependencies {
     logger,
   };
   return jwks;
+}
+
+let preflight: PreflightHandlerDependencies | undefined;
+
+/** Preflight is a token reader that also names the active key (kms:GetPublicKey only). */
+export function preflightDependencies(): PreflightHandlerDependencies {
+  if (preflight) return preflight;
+  const reader = readerDependencies();
+  const keys = new KmsSigningKeys(createKmsClient(), readJwksConfig().signingKeys, logger);
+  const publicBaseUrl = process.env.PUBLIC_BASE_URL;
+  preflight = {
+    reader,
+    tokenUrls: createTokenUrlResolver(runtime),
+    activeKid: async () => (await keys.activeKey()).kid,
+    ...(publicBaseUrl ? { publicBaseUrl } : {}),
+  };
+  return preflight;
 }

@@ -1,13 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { createKmsClient } from '../core/aws/clients.js';
-import { KmsSigningKeys } from '../core/aws/kms-signing-keys.js';
-import { systemClock } from '../core/clock.js';
 import type { ReaderDependencies } from '../core/dependencies.js';
-import { createTokenUrlResolver, type TokenUrlResolver } from '../core/epic/smart-configuration.js';
+import type { TokenUrlResolver } from '../core/epic/smart-configuration.js';
 import { InvalidInputError } from '../core/errors/app-error.js';
 import { runPreflight } from '../core/preflight/run-preflight.js';
-import { readJwksConfig } from '../lambda/config.js';
-import { readerDependencies } from '../lambda/dependencies.js';
+import { preflightDependencies } from '../lambda/dependencies.js';
 import { apiHandler, jsonResponse, parseJsonObjectBody, publicBaseUrl } from '../lambda/http.js';
 
 /** `POST /epic/preflight` (IAM): `{"tenant": "<id>"}` -> the preflight report of API.md. */
@@ -57,15 +53,6 @@ let cached: ReturnType<typeof createPreflightHandler> | undefined;
  * SIGNING_KEYS_JSON (to name the active key; kms:GetPublicKey only) and optional PUBLIC_BASE_URL.
  */
 export const handler = (event: APIGatewayProxyEvent, context: Context) => {
-  if (!cached) {
-    const reader = readerDependencies();
-    const keys = new KmsSigningKeys(createKmsClient(), readJwksConfig().signingKeys);
-    cached = createPreflightHandler({
-      reader,
-      tokenUrls: createTokenUrlResolver({ fetch: reader.fetch, clock: systemClock, logger: reader.logger }),
-      activeKid: async () => (await keys.activeKey()).kid,
-      ...(process.env.PUBLIC_BASE_URL ? { publicBaseUrl: process.env.PUBLIC_BASE_URL } : {}),
-    });
-  }
+  cached ??= createPreflightHandler(preflightDependencies());
   return cached(event, context);
 };
